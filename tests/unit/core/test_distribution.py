@@ -1,0 +1,94 @@
+"""Candidates, normalization, pooling, serialization, and the import layering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import vs_common
+from vs_common import CallFailure, Candidate, Usage, VerbalizedDistribution, pool
+
+
+def test_from_pairs_normalizes_and_keeps_raw() -> None:
+    d = VerbalizedDistribution.from_pairs([("a", 30), ("b", 70)])
+    assert d.probabilities.tolist() == pytest.approx([0.3, 0.7])
+    assert [c.raw_probability for c in d.candidates] == [0.3, 0.7]
+
+
+def test_top_and_texts() -> None:
+    d = VerbalizedDistribution.from_pairs([("a", 0.2), ("b", 0.5), ("c", 0.3)])
+    assert [c.text for c in d.top(2)] == ["b", "c"]
+    assert d.texts == ["a", "b", "c"]
+    assert len(d) == 3
+
+
+def test_pool_merges_duplicates_and_adds_mass() -> None:
+    a = VerbalizedDistribution.from_pairs([("Decaf joke", 0.5), ("Latte joke", 0.5)])
+    b = VerbalizedDistribution.from_pairs([("decaf  JOKE!", 0.2), ("Mocha joke", 0.8)])
+    p = pool([a, b])
+    assert p.texts == ["Decaf joke", "Latte joke", "Mocha joke"]
+    assert p.probabilities.tolist() == pytest.approx([0.35, 0.25, 0.4])
+    assert [c.count for c in p.candidates] == [2, 1, 1]
+    assert p.all_texts() == ["Decaf joke", "Decaf joke", "Latte joke", "Mocha joke"]
+
+
+def test_pool_sums_usage_and_keeps_failures() -> None:
+    fail = CallFailure(call_index=1, attempts=2, error_type="TimeoutError", message="slow")
+    a = VerbalizedDistribution.from_pairs([("x", 1)]).model_copy(
+        update={"usage": Usage(prompt_tokens=10, completion_tokens=5), "num_calls": 1}
+    )
+    b = VerbalizedDistribution(
+        candidates=[], failures=[fail], usage=Usage(prompt_tokens=1), num_calls=1
+    )
+    p = pool([a, b])
+    assert p.usage == Usage(prompt_tokens=11, completion_tokens=5)
+    assert p.failures == [fail]
+    assert p.num_calls == 2
+    assert p.probabilities.tolist() == [1.0]
+
+
+def test_round_trip_dict_and_json() -> None:
+    d = VerbalizedDistribution.from_pairs([("a", 0.25), ("b", None)], reasoning="r")
+    data = json.loads(json.dumps(d.to_dict()))
+    assert VerbalizedDistribution.from_dict(data) == d
+
+
+def test_candidate_is_frozen() -> None:
+    c = Candidate(text="a", probability=1.0)
+    with pytest.raises(ValueError):
+        c.text = "b"  # type: ignore[misc]
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(vs_common.__all__) == sorted(
+        [
+            "STRATEGIES", "StreamingParser", "Call", "CallFailure", "CallRequest", "CallResponse",
+            "Candidate",
+            "Message", "Method", "OutputFormat", "ProbabilityFormat", "Progress", "RetryPolicy",
+            "Strategy", "Structured", "StructuredMode", "Usage", "VSConfig", "VSConfigError",
+            "VSError", "VSParseError", "VSSamplingError", "VSStructuredOutputUnsupported",
+            "VSTransientError", "VerbalizedDistribution", "__version__", "build_messages",
+            "followup_instruction", "is_transient", "normalize_key", "parse_distribution",
+            "pool", "response_schema", "retry_after_seconds", "run_sampling", "run_sync",
+            "select", "selection_weights", "system_instruction",
+        ]
+    )  # fmt: skip
+    for name in vs_common.__all__:
+        assert hasattr(vs_common, name), name
+
+
+def test_importing_core_loads_no_framework() -> None:
+    code = (
+        "import sys, vs_common, vs_common.sampling, vs_common.parsing;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in"
+        " ('langchain', 'langchain_core', 'llama_index', 'langchain_vs', 'llamaindex_vs',"
+        " 'torch')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,28 @@
+"""The examples in the core's docstrings run and hold."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "vs_common.calls",
+    "vs_common.errors",
+    "vs_common.methods",
+    "vs_common.distribution",
+    "vs_common.parsing",
+    "vs_common.selection",
+    "vs_common.sampling",
+    "vs_common",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    if name != "vs_common.errors":
+        assert result.attempted > 0

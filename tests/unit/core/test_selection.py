@@ -1,0 +1,111 @@
+"""Selection strategies: seeded, faithful to the weights, and blind to the global RNG."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from vs_common import VerbalizedDistribution, VSConfigError, select, selection_weights
+
+# Chi-square critical values at alpha = 0.001 by degrees of freedom.
+CHI2_CRIT_001 = {1: 10.828, 2: 13.816, 3: 16.266, 4: 18.467}
+
+DIST = VerbalizedDistribution.from_pairs(
+    [("a", 0.5), ("b", 0.25), ("c", 0.15), ("d", 0.07), ("e", 0.03)]
+)
+
+
+def _draw(strategy: str, n: int = 20_000, **kw: float) -> np.ndarray:
+    rng = np.random.default_rng(12345)
+    counts = np.zeros(len(DIST), dtype=np.int64)
+    for _ in range(n):
+        counts[select(DIST, strategy, rng=rng, **kw).index] += 1  # type: ignore[arg-type]
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("strategy", "kw"),
+    [
+        ("weighted", {}),
+        ("uniform", {}),
+        ("temperature", {"temperature": 2.0}),
+        ("tail", {"threshold": 0.2}),
+    ],
+)
+def test_draws_match_weights_chi_square(strategy: str, kw: dict[str, float]) -> None:
+    weights = selection_weights(DIST, strategy, **kw)  # type: ignore[arg-type]
+    counts = _draw(strategy, **kw)
+    mask = weights > 0
+    assert counts[~mask].sum() == 0
+    expected = weights[mask] * counts.sum()
+    chi2 = float((((counts[mask] - expected) ** 2) / expected).sum())
+    dof = int(mask.sum()) - 1
+    assert chi2 < CHI2_CRIT_001[dof], (counts, expected, chi2)
+
+
+def test_weighted_frequencies_close_to_probabilities() -> None:
+    freq = _draw("weighted") / 20_000
+    assert np.abs(freq - DIST.probabilities).max() < 0.015
+
+
+def test_same_seed_same_choice_and_different_seeds_vary() -> None:
+    picks = [select(DIST, seed=s).text for s in range(200)]
+    assert picks == [select(DIST, seed=s).text for s in range(200)]
+    assert len(set(picks)) >= 4
+
+
+def test_global_random_state_untouched() -> None:
+    random.seed(99)
+    np.random.seed(99)
+    before_py = random.getstate()
+    before_np = np.random.get_state()
+    for s in range(50):
+        select(DIST, seed=s)
+        select(DIST, "temperature", temperature=0.5)
+        DIST.sample(strategy="uniform")
+    assert random.getstate() == before_py
+    after_np = np.random.get_state()
+    assert all(np.array_equal(a, b) for a, b in zip(before_np[1:2], after_np[1:2], strict=True))
+    assert before_np[2:] == after_np[2:]
+
+
+def test_argmax_and_temperature_extremes() -> None:
+    assert select(DIST, "argmax").text == "a"
+    sharp = selection_weights(DIST, "temperature", temperature=0.01)
+    assert sharp[0] == pytest.approx(1.0)
+    flat = selection_weights(DIST, "temperature", temperature=1e6)
+    assert flat == pytest.approx(np.full(5, 0.2), abs=1e-4)
+
+
+def test_tail_uses_stated_probabilities_and_falls_back_to_least_probable() -> None:
+    w = selection_weights(DIST, "tail", threshold=0.1)
+    assert w.tolist() == pytest.approx([0, 0, 0, 0.7, 0.3])
+    assert select(DIST, "tail", threshold=0.01).text == "e"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "kw", "field"),
+    [
+        ("bogus", {}, "strategy"),
+        ("tail", {}, "threshold"),
+        ("tail", {"threshold": 1.5}, "threshold"),
+        ("temperature", {}, "temperature"),
+        ("temperature", {"temperature": 0.0}, "temperature"),
+    ],
+)
+def test_bad_options_raise_config_error(strategy: str, kw: dict[str, float], field: str) -> None:
+    with pytest.raises(VSConfigError) as info:
+        select(DIST, strategy, seed=1, **kw)  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def test_seed_and_rng_together_rejected() -> None:
+    with pytest.raises(VSConfigError, match="either seed or rng"):
+        select(DIST, seed=1, rng=np.random.default_rng(1))
+
+
+def test_empty_distribution_rejected() -> None:
+    with pytest.raises(VSConfigError, match="empty"):
+        select(VerbalizedDistribution(candidates=[]), seed=1)

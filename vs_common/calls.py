@@ -1,0 +1,209 @@
+"""The contract between the orchestration and a model ``call``.
+
+The orchestration (:func:`vs_common.sampling.run_sampling`) never talks to a
+model itself: it awaits a ``call`` that an adapter provides (LangChain,
+LlamaIndex, or the stdlib OpenAI-compatible client in
+:mod:`vs_common.openai_compat`). A call receives a :class:`CallRequest` and
+returns a :class:`CallResponse` (or, for convenience, a bare ``str`` or a
+decoded ``dict``/``list``).
+
+Errors a call may raise:
+
+* :class:`~vs_common.errors.VSTransientError` (or any exception that
+  :func:`is_transient` recognises: HTTP 408/409/429/5xx, timeouts, connection
+  errors) is retried with backoff, honouring ``retry_after``.
+* :class:`~vs_common.errors.VSStructuredOutputUnsupported` makes the
+  orchestration switch to text mode for this and later calls.
+* Anything else fails that call (recorded, never hiding the other calls).
+
+Example:
+    >>> async def call(request: CallRequest) -> CallResponse:
+    ...     return CallResponse(output='{"responses": [{"text": "hi", "probability": 1}]}')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from vs_common.errors import VSTransientError
+
+__all__ = [
+    "Call",
+    "CallRequest",
+    "CallResponse",
+    "Message",
+    "StructuredMode",
+    "Usage",
+    "is_transient",
+    "retry_after_seconds",
+]
+
+Message = dict[str, str]
+"""A chat message as a dict with ``role`` and ``content``."""
+
+StructuredMode = Literal["tool", "json_schema", "text"]
+"""How one call asks for structure: a forced tool call, a JSON-schema
+response format, or plain text read by the robust parser."""
+
+TOOL_NAME = "submit_responses"
+
+
+class Usage(BaseModel):
+    """Token usage of one call or the sum over several.
+
+    Example:
+        >>> (Usage(prompt_tokens=3, completion_tokens=4) + Usage(prompt_tokens=1)).total_tokens
+        8
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One request from the orchestration to the model.
+
+    Attributes:
+        messages: The chat messages to send (role/content dicts).
+        structured: The structured-output mode to use for this call.
+        schema: JSON schema of the expected object (tool parameters or
+            response format); None in text mode or for single-answer methods.
+        tool_name: Name to give the tool in tool mode.
+        call_index: Which of the run's calls this is (0-based).
+        attempt: 0 for the first try, then 1, 2... for retries and re-asks.
+    """
+
+    messages: list[Message]
+    structured: StructuredMode = "text"
+    schema: dict[str, Any] | None = None
+    tool_name: str = TOOL_NAME
+    call_index: int = 0
+    attempt: int = 0
+
+
+@dataclass
+class CallResponse:
+    """What one call returned.
+
+    Attributes:
+        output: The reply text, or the decoded tool-call arguments.
+        usage: Token usage reported by the server, if any.
+        finish_reason: ``stop``, ``length``, ``tool_calls``... if known.
+        metadata: Anything else the adapter wants to keep (model name...).
+    """
+
+    output: str | Mapping[str, Any] | Sequence[Any]
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Call = Callable[[CallRequest], Awaitable["CallResponse | str | Mapping[str, Any] | Sequence[Any]"]]
+"""An async function that sends one request to a model."""
+
+_TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+_TRANSIENT_NAMES = frozenset(
+    {
+        "RateLimitError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "Timeout",
+        "TimeoutException",
+        "ConnectError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "RemoteProtocolError",
+        "ReadError",
+    }
+)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for attr in ("status_code", "status", "code", "http_status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and 100 <= value < 600:
+            return value
+    response = getattr(exc, "response", None)
+    value = getattr(response, "status_code", None)
+    if isinstance(value, int):
+        return value
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Tell whether a call's exception is worth retrying.
+
+    Recognises :class:`VSTransientError`, timeouts, connection errors, HTTP
+    status 408/409/425/429/5xx on the exception or its ``response``, and the
+    exception class names of the openai and httpx clients, without importing
+    them.
+
+    Example:
+        >>> is_transient(TimeoutError()), is_transient(ValueError())
+        (True, False)
+    """
+    if isinstance(exc, VSTransientError | TimeoutError | ConnectionError | asyncio.TimeoutError):
+        return True
+    status = _status_of(exc)
+    if status is not None:
+        return status in _TRANSIENT_STATUS
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The wait a server asked for (Retry-After), from the exception if known.
+
+    Reads :attr:`VSTransientError.retry_after`, else a ``Retry-After`` or
+    ``retry-after-ms`` header on ``exc.response.headers`` (seconds or an HTTP
+    date). Returns None when nothing usable was said.
+
+    Example:
+        >>> retry_after_seconds(VSTransientError("429", retry_after=2.0))
+        2.0
+    """
+    if isinstance(exc, VSTransientError) and exc.retry_after is not None:
+        return max(0.0, exc.retry_after)
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000.0)
+        value = headers.get("retry-after")
+    except Exception:  # noqa: BLE001 - a foreign headers object may fail any way
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
