@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -41,7 +42,8 @@ Pair = tuple[str, float | None]
 _REPAIR_LIMIT = 128 * 1024  # json-repair costs about 1 us a character
 _MAX_DEPTH = 64  # json-repair recurses once per bracket level
 _RAW_DECODE_TRIES = 8
-_MAX_OBJECT_NODES = 100_000
+_MAX_CANDIDATES = 1000  # k is at most 100; more than this is garbage, not a distribution
+_MAX_TAGS = 20 * _MAX_CANDIDATES
 
 _TEXT_KEYS = (
     "text", "response", "content", "answer", "output", "joke", "story", "poem",
@@ -175,7 +177,7 @@ def _from_object(obj: Any, depth: int = 1) -> _Found | None:
     if depth > 4:
         return None
     if isinstance(obj, list | tuple):
-        pairs = [p for p in (_item_pair(it) for it in obj[:_MAX_OBJECT_NODES]) if p is not None]
+        pairs = [p for p in (_item_pair(it) for it in obj[:_MAX_CANDIDATES]) if p is not None]
         if not pairs:
             return None
         return _Found(pairs=pairs, list_depth=depth)
@@ -378,8 +380,8 @@ class _Tag:
 
 def _tags(text: str) -> list[_Tag]:
     return [
-        _Tag(m.group(1) == "/", _key(m.group(2)), m.group(3), m.start(), m.end())
-        for m in _TAG_RE.finditer(text)
+        _Tag(m.group(1) == "/", m.group(2).lower(), m.group(3), m.start(), m.end())
+        for m in itertools.islice(_TAG_RE.finditer(text), _MAX_TAGS)
     ]
 
 
@@ -398,31 +400,33 @@ def _tag_content(text: str, tags: list[_Tag], names: set[str]) -> tuple[str, int
 
 
 def _clean_tag_text(s: str) -> str:
-    return _TAG_STRIP_RE.sub("", s).strip()
+    return _TAG_STRIP_RE.sub("", s).strip() if "<" in s else s.strip()
 
 
-def _block_pair(block: str, attrs: str) -> Pair | None:
-    tags = _tags(block)
+_BLOCK_TEXT_TAGS = (_TEXT_TAGS - {"answer"}) | {"text"}
+
+
+def _block_pair(text: str, inner: list[_Tag], start: int, end: int, attrs: str) -> Pair | None:
+    """The candidate in ``text[start:end]``, whose tags are ``inner``."""
     prob: float | None = None
-    rest = block
-    found_prob = _tag_content(block, tags, _PROB_TAGS)
+    found_prob = _tag_content(text, inner, _PROB_TAGS)
     if found_prob is not None:
         prob = _to_prob(found_prob[0])
-        rest = block[: found_prob[1]] + block[found_prob[2] :]
+        rest = text[start : found_prob[1]] + text[found_prob[2] : end]
     else:
+        rest = text[start:end]
         for m in _ATTR_RE.finditer(attrs):
             if _key(m.group(1)) in _PROB_TAGS:
                 prob = _to_prob(m.group(2))
                 break
-    found_text = _tag_content(block, tags, _TEXT_TAGS - {"answer"} | {"text"})
+    found_text = _tag_content(text, inner, _BLOCK_TEXT_TAGS)
     if found_text is not None:
-        text = _clean_tag_text(found_text[0])
+        body = _clean_tag_text(found_text[0])
+    elif found_prob is None and prob is None:
+        body, prob = _split_prob(_clean_tag_text(rest))
     else:
-        if found_prob is None and prob is None:
-            text_only, prob = _split_prob(_clean_tag_text(rest))
-            return (text_only, prob) if text_only else None
-        text = _clean_tag_text(rest)
-    return (text, prob) if text else None
+        body = _clean_tag_text(rest)
+    return (body, prob) if body else None
 
 
 def _tags_found(text: str) -> _Found | None:
@@ -438,31 +442,35 @@ def _tags_found(text: str) -> _Found | None:
         reasoning = _clean_tag_text(reason[0]) or None
     pairs: list[Pair] = []
     repairs: list[str] = []
-    open_tag: _Tag | None = None
+    unclosed = 0
+    open_at = -1
     container: str | None = None
-    for t in tags:
+    for i, t in enumerate(tags):
         if container is None and not t.closing and t.name in _CONTAINER_TAGS:
             container = t.name
         if container is None or t.name != container:
             continue
-        if not t.closing:
-            if open_tag is not None:  # a new block began before the last one closed
-                pair = _block_pair(text[open_tag.end : t.start], open_tag.attrs)
-                if pair is not None:
-                    pairs.append(pair)
-                repairs.append("closed an unclosed <response> tag")
-            open_tag = t
-        elif open_tag is not None:
-            pair = _block_pair(text[open_tag.end : t.start], open_tag.attrs)
+        if open_at >= 0 and len(pairs) < _MAX_CANDIDATES:
+            o = tags[open_at]
+            if not t.closing:  # a new block began before the last one closed
+                unclosed += 1
+            pair = _block_pair(text, tags[open_at + 1 : i], o.end, t.start, o.attrs)
             if pair is not None:
                 pairs.append(pair)
-            open_tag = None
-    if open_tag is not None and _clean_tag_text(text[open_tag.end :]):
+        open_at = -1 if t.closing else i
+    if len(tags) >= _MAX_TAGS:
+        repairs.append(f"read only the first {_MAX_TAGS} tags")
+        open_at = -1
+    if unclosed:
+        repairs.append(f"closed {unclosed} unclosed <{container}> tag(s)")
+    if open_at >= 0 and _clean_tag_text(text[tags[open_at].end :]):
         repairs.append("dropped 1 candidate cut off at the end of the output")
     if not pairs and container is None:
         pairs = _bare_tag_pairs(text, tags)
     if not pairs:
         return None
+    if len(pairs) >= _MAX_CANDIDATES:
+        repairs.append(f"kept the first {_MAX_CANDIDATES} candidates")
     return _Found(pairs=pairs, reasoning=reasoning, repairs=repairs)
 
 
@@ -470,7 +478,7 @@ def _bare_tag_pairs(text: str, tags: list[_Tag]) -> list[Pair]:
     """``<text>a</text><probability>0.3</probability>`` pairs without a wrapper."""
     pairs: list[Pair] = []
     i = 0
-    while i < len(tags):
+    while i < len(tags) and len(pairs) < _MAX_CANDIDATES:
         t = tags[i]
         if t.closing or t.name != "text":
             i += 1
@@ -520,12 +528,14 @@ _LABEL_ONLY_RE = re.compile(
     re.I,
 )
 _PROB_LABELS = r"(?:probability|prob|confidence|likelihood|weight|percentage|percent|p)"
-_LABELLED_PROB_RE = re.compile(
-    rf"[(\[]?[ \t]*(?:\*\*|__|\*)?[ \t]*\b{_PROB_LABELS}\b[ \t]*(?:\*\*|__|\*)?[ \t]*"
-    rf"(?:[:=]|is|of)?[ \t]*(?:\*\*|__|\*)?[ \t]*[(\[]?[ \t]*(?P<num>{_NUM})[ \t]*(?P<pct>%)?"
-    r"[ \t]*[)\]]?[ \t]*(?:\*\*|__|\*)?[ \t]*[)\]]?",
+_PROB_WORD_RE = re.compile(rf"\b{_PROB_LABELS}\b", re.I)
+_AFTER_PROB_WORD_RE = re.compile(
+    rf"[ \t]*(?:\*\*|__|\*)?[ \t]*(?P<sep>[:=]|is\b|of\b)?[ \t]*(?:\*\*|__|\*)?[ \t]*[(\[]?[ \t]*"
+    rf"(?P<num>{_NUM})[ \t]*(?P<pct>%)?[ \t]*[)\]]?[ \t]*(?:\*\*|__|\*)?[ \t]*[)\]]?",
     re.I | re.ASCII,
 )
+_MAX_LABEL_TRIES = 64
+_TAIL = 160  # a trailing "(0.3)" is looked for in the last characters only
 _TRAILING_PROB_RE = re.compile(
     rf"(?:[(\[][ \t]*(?P<num>{_NUM})[ \t]*(?P<pct>%)?[ \t]*[)\]]"
     rf"|[ \t][-\u2013\u2014|:][ \t]*(?P<num2>{_NUM})[ \t]*(?P<pct2>%)?)[ \t]*\.?[ \t]*$",
@@ -536,21 +546,50 @@ _LEADING_PROB_RE = re.compile(
 _TABLE_SEP_RE = re.compile(r"^[\s|:\-]+$")
 
 
+def _labelled_prob(text: str) -> tuple[int, int, float | None] | None:
+    """Find "probability: 0.3" (and its aliases) in text: (start, end, value)."""
+    for tries, m in enumerate(_PROB_WORD_RE.finditer(text)):
+        if tries >= _MAX_LABEL_TRIES:
+            return None
+        after = _AFTER_PROB_WORD_RE.match(text, m.end())
+        if after is None:
+            continue
+        if len(m.group()) <= 4 and after.group("sep") not in (":", "="):
+            continue  # "p" or "prob" alone must be followed by ":" or "="
+        start = m.start()
+        floor = max(0, start - 6)
+        while start > floor and text[start - 1] in "([*_ \t":
+            start -= 1
+        value = _to_prob(after.group("num") + ("%" if after.group("pct") else ""))
+        return start, after.end(), value
+    return None
+
+
+def _trailing_prob(text: str) -> tuple[int, float] | None:
+    """Find a trailing "(0.3)", "[30%]" or "- 0.3": (start, value)."""
+    offset = max(0, len(text) - _TAIL)
+    m = _TRAILING_PROB_RE.search(text, offset)
+    if m is None:
+        return None
+    num = m.group("num") or m.group("num2")
+    pct = m.group("pct") or m.group("pct2")
+    value = _to_prob(num + ("%" if pct else ""))
+    decimal = "." in num or pct is not None
+    if value is not None and (decimal or 0 <= value <= 1) and value <= 100:
+        return m.start(), value
+    return None
+
+
 def _split_prob(text: str) -> tuple[str, float | None]:
     """Take a stated probability out of an item's text."""
-    m = _LABELLED_PROB_RE.search(text)
-    if m is not None:
-        value = _to_prob(m.group("num") + ("%" if m.group("pct") else ""))
-        rest = (text[: m.start()] + " " + text[m.end() :]).strip()
+    found = _labelled_prob(text)
+    if found is not None:
+        start, end, value = found
+        rest = (text[:start] + " " + text[end:]).strip()
         return _tidy(rest), value
-    m2 = _TRAILING_PROB_RE.search(text)
-    if m2 is not None:
-        num = m2.group("num") or m2.group("num2")
-        pct = m2.group("pct") or m2.group("pct2")
-        value = _to_prob(num + ("%" if pct else ""))
-        decimal = "." in num or pct is not None
-        if value is not None and (decimal or 0 <= value <= 1) and value <= 100:
-            return _tidy(text[: m2.start()]), value
+    trailing = _trailing_prob(text)
+    if trailing is not None:
+        return _tidy(text[: trailing[0]]), trailing[1]
     m3 = _LEADING_PROB_RE.match(text)
     if m3 is not None:
         value = _to_prob(m3.group("num") + ("%" if m3.group("pct") else ""))
@@ -593,7 +632,7 @@ def _items(lines: list[str]) -> tuple[list[_Item], bool]:
     items: list[_Item] = []
     current: _Item | None = None
     blank = False
-    closed = False
+    closed: bool | None = None  # number/bullet item whose first line stated a probability
     for line in lines:
         m = _START_RE.match(line) if len(line) < 100_000 else None
         if m is not None:
@@ -604,11 +643,14 @@ def _items(lines: list[str]) -> tuple[list[_Item], bool]:
             current = _Item(kind, [first])
             items.append(current)
             blank = False
-            closed = kind in ("number", "bullet") and _has_prob(body)
-            continue
-        if closed:
+            closed = None
             continue
         if current is None:
+            continue
+        if closed is None:
+            closed = current.kind in ("number", "bullet") and _has_prob(current.lines[0])
+        if closed:
+            current = None  # the item ended with its probability; what follows is prose
             continue
         if not line.strip():
             blank = True
@@ -624,7 +666,7 @@ def _items(lines: list[str]) -> tuple[list[_Item], bool]:
 
 
 def _has_prob(line: str) -> bool:
-    return _LABELLED_PROB_RE.search(line) is not None or _TRAILING_PROB_RE.search(line) is not None
+    return _labelled_prob(line) is not None or _trailing_prob(line) is not None
 
 
 def _list_found(text: str, truncated: bool) -> _Found | None:
@@ -647,6 +689,10 @@ def _list_found(text: str, truncated: bool) -> _Found | None:
                 merged[-1].lines.extend(it.lines[1:])
         items = merged
     repairs: list[str] = []
+    if len(items) > _MAX_CANDIDATES:
+        items = items[:_MAX_CANDIDATES]
+        last_open = False
+        repairs.append(f"kept the first {_MAX_CANDIDATES} candidates")
     if truncated and last_open and items:
         items.pop()
         repairs.append("dropped 1 candidate cut off at the end of the output")
