@@ -1,0 +1,675 @@
+r"""Diversity and distribution metrics, as in the Verbalized Sampling paper.
+
+Pure functions over texts (or a :class:`~vs_common.distribution.VerbalizedDistribution`,
+whose pooled duplicates then count as often as they were sampled):
+
+* semantic: :func:`semantic_diversity` (1 - mean pairwise cosine similarity,
+  negatives clipped to 0, in percent) with an injected embedder;
+* lexical: :func:`pairwise_rouge_l` (lower = more diverse), :func:`distinct_n`
+  (higher = more diverse), :func:`compression_ratio` (lower = more diverse);
+* answer distributions: :func:`kl_divergence` against a reference,
+  :func:`coverage_n` and :func:`precision` against a set of valid answers;
+* :func:`diversity_report` bundles the text metrics.
+
+Words are the runs of word characters of the lowercased text
+(``re.findall(r"\w+", text.lower())``), so punctuation is ignored and
+"Don't" is two words, ``don`` and ``t``.
+
+Example:
+    >>> texts = ["the cat sat", "the dog sat", "a bird flew away"]
+    >>> round(pairwise_rouge_l(texts), 4)
+    0.2222
+    >>> distinct_n(["a a b"], 1)
+    0.6666666666666666
+    >>> report = diversity_report(texts)
+    >>> report.distinct_1 == distinct_n(texts, 1)
+    True
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from vs_common.distribution import VerbalizedDistribution, normalize_key
+from vs_common.errors import VSConfigError
+
+__all__ = [
+    "DiversityReport",
+    "Embedder",
+    "Texts",
+    "answer_frequencies",
+    "compression_ratio",
+    "coverage_n",
+    "distinct_n",
+    "diversity_report",
+    "embed_texts",
+    "embedding_diversity",
+    "kl_divergence",
+    "lcs_length",
+    "pairwise_rouge_l",
+    "precision",
+    "rouge_l",
+    "semantic_diversity",
+    "tokenize",
+]
+
+#: Texts to score: a sequence of strings, or a distribution (``all_texts()``).
+Texts: TypeAlias = Sequence[str] | VerbalizedDistribution
+
+#: Anything that turns texts into vectors, recognized by duck typing: a
+#: LangChain ``Embeddings`` (``embed_documents``), a LlamaIndex
+#: ``BaseEmbedding`` (``get_text_embedding_batch``), a sentence-transformers
+#: model (``encode``), or a callable ``list[str] -> list[list[float]]``.
+Embedder: TypeAlias = Any
+
+_WORD = re.compile(r"\w+")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_texts(texts: Texts | Iterable[str], *, name: str = "texts") -> list[str]:
+    if isinstance(texts, VerbalizedDistribution):
+        return texts.all_texts()
+    if isinstance(texts, str | bytes):
+        msg = f"{name} must be a sequence of strings, not a single {type(texts).__name__}"
+        raise VSConfigError(msg, field=name)
+    out: list[str] = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):  # a runtime guard: callers are not all typed
+            msg = f"{name}[{i}] must be a str, got {type(text).__name__}"  # type: ignore[unreachable]
+            raise VSConfigError(msg, field=name)
+        out.append(text)
+    return out
+
+
+def _need_pairs(texts: list[str], what: str) -> None:
+    if len(texts) < 2:
+        msg = f"{what} compares pairs of texts and needs at least 2, got {len(texts)}"
+        raise VSConfigError(msg, field="texts")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a text into lowercase words (runs of word characters).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The words, in order.
+
+    Example:
+        >>> tokenize("Why did the Coffee file a police report?!")
+        ['why', 'did', 'the', 'coffee', 'file', 'a', 'police', 'report']
+    """
+    return _WORD.findall(text.lower())
+
+
+# --------------------------------------------------------------------------- semantic
+
+
+def embed_texts(texts: Texts, embedder: Embedder) -> npt.NDArray[np.float64]:
+    """Embed texts with any supported embedder, as a 2-D float array.
+
+    The embedder is recognized by duck typing, in this order:
+    ``embed_documents`` (LangChain), ``get_text_embedding_batch``
+    (LlamaIndex), ``encode`` (sentence-transformers), then a plain callable
+    ``list[str] -> list[list[float]]`` (numpy arrays are fine too).
+
+    Args:
+        texts: The texts, or a distribution (its ``all_texts()``).
+        embedder: The embedder.
+
+    Returns:
+        An array of shape ``(len(texts), dim)``.
+
+    Raises:
+        VSConfigError: If the embedder is of no known kind, or returns the
+            wrong number of vectors, ragged, empty or non-finite vectors.
+
+    Example:
+        >>> embed_texts(["a", "bb"], lambda ts: [[len(t), 1.0] for t in ts]).tolist()
+        [[1.0, 1.0], [2.0, 1.0]]
+    """
+    items = _as_texts(texts)
+    if hasattr(embedder, "embed_documents"):
+        raw = embedder.embed_documents(items)
+    elif hasattr(embedder, "get_text_embedding_batch"):
+        raw = embedder.get_text_embedding_batch(items)
+    elif hasattr(embedder, "encode"):
+        raw = embedder.encode(items)
+    elif callable(embedder):
+        raw = embedder(items)
+    else:
+        msg = (
+            "embedder must be a LangChain Embeddings (embed_documents), a LlamaIndex "
+            "BaseEmbedding (get_text_embedding_batch), an object with encode(), or a "
+            f"callable list[str] -> list[list[float]]; got {type(embedder).__name__}"
+        )
+        raise VSConfigError(msg, field="embedder")
+    try:
+        vectors = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"the embedder returned vectors that are not a rectangular array of numbers: {exc}"
+        raise VSConfigError(msg, field="embedder") from exc
+    if vectors.ndim != 2 or vectors.shape[0] != len(items) or vectors.shape[1] == 0:
+        msg = (
+            f"the embedder returned an array of shape {vectors.shape} for {len(items)} "
+            "texts; expected one non-empty vector per text"
+        )
+        raise VSConfigError(msg, field="embedder")
+    if not np.isfinite(vectors).all():
+        msg = "the embedder returned NaN or infinite values"
+        raise VSConfigError(msg, field="embedder")
+    return vectors
+
+
+def embedding_diversity(embeddings: npt.ArrayLike) -> float:
+    """Semantic diversity of precomputed embeddings, in percent.
+
+    ``100 * (1 - mean)`` of the cosine similarities of all unordered pairs,
+    each clipped to ``[0, 1]`` first (negative similarities would inflate
+    diversity, as the paper notes).
+
+    Args:
+        embeddings: One vector per text, shape ``(n, dim)`` with ``n >= 2``.
+
+    Returns:
+        The diversity: 0 for identical directions, 100 for orthogonal (or
+        opposite) vectors.
+
+    Raises:
+        VSConfigError: Fewer than 2 vectors, a ragged or non-finite array, or
+            a zero vector (its cosine similarity is undefined).
+
+    Example:
+        >>> round(embedding_diversity([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), 4)  # .707, .707, 0
+        52.8595
+    """
+    try:
+        vectors = np.asarray(embeddings, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"embeddings must be a rectangular array of numbers: {exc}"
+        raise VSConfigError(msg, field="embeddings") from exc
+    if vectors.ndim != 2 or vectors.shape[1] == 0:
+        msg = f"embeddings must have shape (n, dim), got {vectors.shape}"
+        raise VSConfigError(msg, field="embeddings")
+    if vectors.shape[0] < 2:
+        msg = f"semantic diversity compares pairs and needs at least 2 vectors, got {len(vectors)}"
+        raise VSConfigError(msg, field="embeddings")
+    if not np.isfinite(vectors).all():
+        msg = "embeddings contain NaN or infinite values"
+        raise VSConfigError(msg, field="embeddings")
+    norms = np.linalg.norm(vectors, axis=1)
+    if (norms == 0.0).any():
+        zero = int(np.flatnonzero(norms == 0.0)[0])
+        msg = f"embedding {zero} is the zero vector; its cosine similarity is undefined"
+        raise VSConfigError(msg, field="embeddings")
+    unit = vectors / norms[:, None]
+    upper = np.triu_indices(len(unit), k=1)
+    sims = np.clip((unit @ unit.T)[upper], 0.0, 1.0)
+    return float(100.0 * (1.0 - sims.mean()))
+
+
+def semantic_diversity(texts: Texts, embedder: Embedder) -> float:
+    """Semantic diversity of texts, in percent, as in the paper (Section 5).
+
+    Embeds the texts with ``embedder`` (see :func:`embed_texts`) and returns
+    :func:`embedding_diversity` of the vectors. The paper used OpenAI's
+    ``text-embedding-3-small``; scores from different embedders are not
+    comparable with each other, only across methods with the same one.
+
+    Args:
+        texts: At least two texts, or a distribution (its ``all_texts()``,
+            so merged duplicates count once per sample).
+        embedder: See :data:`Embedder`; for an offline one use
+            :func:`vs_common.embeddings.default_embedder`.
+
+    Returns:
+        ``100 * (1 - mean pairwise cosine similarity)``, negatives clipped to 0.
+
+    Raises:
+        VSConfigError: Fewer than 2 texts, or an unusable embedder.
+
+    Example:
+        >>> fake = lambda ts: [[1.0, 0.0] if "cat" in t else [0.0, 1.0] for t in ts]
+        >>> semantic_diversity(["a cat", "my cat", "a dog"], fake)  # sims 1, 0, 0
+        66.66666666666667
+    """
+    items = _as_texts(texts)
+    _need_pairs(items, "semantic diversity")
+    return embedding_diversity(embed_texts(items, embedder))
+
+
+# --------------------------------------------------------------------------- lexical
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token sequences.
+
+    Bit-parallel (Hyyro, 2004): one big-integer update per token of ``b``,
+    so comparing long texts stays fast in pure Python.
+
+    Args:
+        a: First token sequence.
+        b: Second token sequence.
+
+    Returns:
+        The LCS length.
+
+    Example:
+        >>> lcs_length("the cat sat on the mat".split(), "the dog sat on a mat".split())
+        4
+    """
+    if len(a) < len(b):
+        a, b = b, a  # the bit vector spans the longer sequence
+    if not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, token in enumerate(a):
+        masks[token] = masks.get(token, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for token in b:
+        u = v & masks.get(token, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - v.bit_count()
+
+
+def rouge_l(a: str, b: str) -> float:
+    """ROUGE-L F1 of two texts (Lin, 2004), on lowercase words.
+
+    ``P = LCS / len(b)``, ``R = LCS / len(a)``, ``F1 = 2PR / (P + R)``; the
+    score is symmetric. A text with no words scores 0 against anything (the
+    convention of Google's ``rouge-score``).
+
+    Args:
+        a: First text.
+        b: Second text.
+
+    Returns:
+        F1 in ``[0, 1]``; 1 when both have the same words in the same order.
+
+    Example:
+        >>> rouge_l("The cat sat on the mat.", "the dog sat on a mat")  # LCS 4 of 6 and 6
+        0.6666666666666666
+    """
+    ta, tb = tokenize(a), tokenize(b)
+    if not ta or not tb:
+        return 0.0
+    lcs = lcs_length(ta, tb)
+    return 2.0 * lcs / (len(ta) + len(tb))  # 2PR/(P+R) simplified
+
+
+def pairwise_rouge_l(texts: Texts) -> float:
+    """Mean ROUGE-L F1 over all unordered pairs of texts (lower = more diverse).
+
+    Args:
+        texts: At least two texts, or a distribution (its ``all_texts()``).
+
+    Returns:
+        The mean of :func:`rouge_l` over the ``n * (n - 1) / 2`` pairs.
+
+    Raises:
+        VSConfigError: Fewer than 2 texts.
+
+    Example:
+        >>> pairwise_rouge_l(["a b c", "a b d", "x y z"])  # F1s 2/3, 0, 0
+        0.2222222222222222
+    """
+    items = _as_texts(texts)
+    _need_pairs(items, "pairwise ROUGE-L")
+    tokens = [tokenize(t) for t in items]
+    scores: list[float] = []
+    for i in range(len(tokens)):
+        for j in range(i + 1, len(tokens)):
+            ta, tb = tokens[i], tokens[j]
+            lcs = lcs_length(ta, tb) if ta and tb else 0
+            scores.append(2.0 * lcs / (len(ta) + len(tb)) if lcs else 0.0)
+    return math.fsum(scores) / len(scores)
+
+
+def distinct_n(texts: Texts, n: int) -> float:
+    """Distinct-n (Li et al., 2016): unique n-grams / all n-grams, over all texts.
+
+    n-grams are counted within each text (never across two texts) and pooled
+    over the corpus. Texts shorter than ``n`` words contribute nothing; with
+    no n-gram at all the score is 0.
+
+    Args:
+        texts: The texts (one is enough), or a distribution.
+        n: The n-gram size, at least 1.
+
+    Returns:
+        A ratio in ``[0, 1]``; higher = more diverse.
+
+    Raises:
+        VSConfigError: If ``n < 1``.
+
+    Example:
+        >>> distinct_n(["the cat", "the dog"], 1)  # the, cat, the, dog: 3 unique of 4
+        0.75
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        msg = f"n must be an integer >= 1, got {n!r}"
+        raise VSConfigError(msg, field="n")
+    seen: set[tuple[str, ...]] = set()
+    total = 0
+    for text in _as_texts(texts):
+        words = tokenize(text)
+        for i in range(len(words) - n + 1):
+            seen.add(tuple(words[i : i + n]))
+            total += 1
+    return len(seen) / total if total else 0.0
+
+
+def compression_ratio(texts: Texts, *, separator: str = "\n") -> float:
+    """Compression ratio (Shaib et al., 2025): raw bytes / gzip-compressed bytes.
+
+    The texts are joined with ``separator``, encoded as UTF-8 and compressed
+    with gzip (level 9, fixed header time, so the result is deterministic).
+    Repetitive sets compress well and score high: lower = more diverse. The
+    gzip framing costs about 20 bytes, so very short inputs score below 1.
+
+    Args:
+        texts: The texts (one is enough), or a distribution.
+        separator: What goes between two texts.
+
+    Returns:
+        The ratio (0.0 when all texts are empty).
+
+    Example:
+        >>> compression_ratio(["ha"] * 200) > compression_ratio(["abc", "xyz"])
+        True
+    """
+    data = separator.join(_as_texts(texts)).encode("utf-8")
+    if not data:
+        return 0.0
+    return len(data) / len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _answer_keys(answers: Texts | Iterable[str], key: Callable[[str], str]) -> list[str]:
+    return [key(a) for a in _as_texts(answers, name="answers")]
+
+
+def answer_frequencies(
+    answers: Texts, *, key: Callable[[str], str] = normalize_key
+) -> dict[str, float]:
+    """Relative frequency of each unique answer (not the verbalized probabilities).
+
+    Args:
+        answers: The sampled answers, or a distribution (its ``all_texts()``:
+            each merged duplicate counts once per sample).
+        key: Maps an answer to its identity; by default case, white space and
+            surrounding punctuation are ignored (:func:`normalize_key`).
+
+    Returns:
+        ``{key: count / len(answers)}`` in order of first appearance.
+
+    Raises:
+        VSConfigError: If there are no answers.
+
+    Example:
+        >>> answer_frequencies(["Ohio", "ohio.", "Texas", "Utah"])
+        {'ohio': 0.5, 'texas': 0.25, 'utah': 0.25}
+    """
+    keys = _answer_keys(answers, key)
+    if not keys:
+        msg = "answers is empty"
+        raise VSConfigError(msg, field="answers")
+    counts = Counter(keys)
+    return {k: c / len(keys) for k, c in counts.items()}
+
+
+def _reference_distribution(
+    reference: Mapping[str, float], key: Callable[[str], str]
+) -> dict[str, float]:
+    merged: dict[str, float] = {}
+    for answer, weight in reference.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            msg = f"reference[{answer!r}] must be a number, got {weight!r}"
+            raise VSConfigError(msg, field="reference")
+        value = float(weight)
+        if not math.isfinite(value) or value < 0.0:
+            msg = f"reference[{answer!r}] must be finite and >= 0, got {weight!r}"
+            raise VSConfigError(msg, field="reference")
+        k = key(answer)
+        merged[k] = merged.get(k, 0.0) + value
+    total = math.fsum(merged.values())
+    if total <= 0.0:
+        msg = "reference must give a positive weight to at least one answer"
+        raise VSConfigError(msg, field="reference")
+    return {k: v / total for k, v in merged.items()}
+
+
+def kl_divergence(
+    answers: Texts | Mapping[str, float],
+    reference: Mapping[str, float],
+    *,
+    epsilon: float = 1e-6,
+    key: Callable[[str], str] = normalize_key,
+) -> float:
+    """KL(P || Q) in nats: the model's answer distribution P against a reference Q.
+
+    P is the frequency of each unique answer among the samples (Section 7 of
+    the paper: answer frequencies, not verbalized probabilities), or a
+    mapping of answer -> count/weight that is normalized. Q is ``reference``
+    (probabilities or counts, normalized to sum to 1). Answers are matched
+    through ``key`` on both sides, and weights of keys that collide are added.
+
+    Smoothing: an answer the model gave but the reference lacks has Q = 0 and
+    would make KL infinite. So, when ``epsilon > 0``, ``epsilon`` is added to
+    Q for every answer in the union of both supports and Q is renormalized:
+    ``Q'(a) = (Q(a) + eps) / (1 + eps * |union|)``. Each missing answer then
+    costs about ``P(a) * ln(P(a) / eps)``, a large but finite penalty. When
+    no answer is missing, the effect is negligible (of order ``eps``). With
+    ``epsilon=0`` nothing is smoothed and a missing answer gives ``math.inf``.
+    Reference answers the model never gave add nothing (``0 * log 0 = 0``).
+
+    Args:
+        answers: Sampled answers (a sequence or a distribution's
+            ``all_texts()``), or a mapping answer -> count or probability.
+        reference: Answer -> probability or count; all finite and >= 0, with
+            a positive total.
+        epsilon: Smoothing mass per answer, >= 0 (see above).
+        key: Maps an answer to its identity (default :func:`normalize_key`).
+
+    Returns:
+        The divergence, >= 0; 0 when P equals Q (up to smoothing).
+
+    Raises:
+        VSConfigError: Empty answers, a negative or non-finite weight, a
+            reference with zero total, or a negative epsilon.
+
+    Example:
+        >>> ref = {"heads": 0.5, "tails": 0.5}
+        >>> round(kl_divergence(["heads", "heads", "Tails", "heads"], ref, epsilon=0), 4)
+        0.1308
+    """
+    if not math.isfinite(epsilon) or epsilon < 0.0:
+        msg = f"epsilon must be finite and >= 0, got {epsilon!r}"
+        raise VSConfigError(msg, field="epsilon")
+    if isinstance(answers, Mapping):
+        if not answers:
+            msg = "answers is empty"
+            raise VSConfigError(msg, field="answers")
+        p = _reference_distribution(answers, key)
+    else:
+        p = answer_frequencies(answers, key=key)
+    q = _reference_distribution(reference, key)
+    support = p.keys() | q.keys()
+    scale = 1.0 + epsilon * len(support)
+    terms: list[float] = []
+    for answer, pa in p.items():
+        if pa == 0.0:
+            continue
+        qa = (q.get(answer, 0.0) + epsilon) / scale
+        if qa == 0.0:
+            return math.inf
+        terms.append(pa * math.log(pa / qa))
+    return max(0.0, math.fsum(terms))
+
+
+def _valid_keys(valid_answers: Iterable[str], key: Callable[[str], str]) -> set[str]:
+    if isinstance(valid_answers, str):
+        msg = "valid_answers must be a collection of strings, not a single str"
+        raise VSConfigError(msg, field="valid_answers")
+    valid = {key(a) for a in valid_answers}
+    if not valid:
+        msg = "valid_answers is empty"
+        raise VSConfigError(msg, field="valid_answers")
+    return valid
+
+
+def coverage_n(
+    answers: Texts,
+    valid_answers: Iterable[str],
+    *,
+    key: Callable[[str], str] = normalize_key,
+) -> float:
+    """Coverage-N: the fraction of the valid answers that appear among N samples.
+
+    Args:
+        answers: The N sampled answers, or a distribution.
+        valid_answers: The ground-truth answers (matched through ``key``;
+            duplicates after normalization count once).
+        key: Maps an answer to its identity (default :func:`normalize_key`).
+
+    Returns:
+        ``|unique valid answers given| / |valid answers|``, in ``[0, 1]``.
+
+    Raises:
+        VSConfigError: If ``valid_answers`` is empty or a bare string.
+
+    Example:
+        >>> coverage_n(["Ohio", "ohio", "Mars"], ["Ohio", "Texas", "Utah", "Maine"])
+        0.25
+    """
+    valid = _valid_keys(valid_answers, key)
+    given = set(_answer_keys(answers, key))
+    return len(given & valid) / len(valid)
+
+
+def precision(
+    answers: Texts,
+    valid_answers: Iterable[str],
+    *,
+    key: Callable[[str], str] = normalize_key,
+) -> float:
+    """Precision: the proportion of samples that are valid answers.
+
+    Every sample counts, duplicates included (a distribution counts each
+    merged duplicate ``count`` times).
+
+    Args:
+        answers: The sampled answers, or a distribution.
+        valid_answers: The ground-truth answers (matched through ``key``).
+        key: Maps an answer to its identity (default :func:`normalize_key`).
+
+    Returns:
+        ``|samples that are valid| / |samples|``, in ``[0, 1]``.
+
+    Raises:
+        VSConfigError: No answers, or ``valid_answers`` empty.
+
+    Example:
+        >>> precision(["Ohio", "ohio", "Mars"], ["Ohio", "Texas"])
+        0.6666666666666666
+    """
+    valid = _valid_keys(valid_answers, key)
+    keys = _answer_keys(answers, key)
+    if not keys:
+        msg = "answers is empty"
+        raise VSConfigError(msg, field="answers")
+    return sum(k in valid for k in keys) / len(keys)
+
+
+# --------------------------------------------------------------------------- report
+
+
+class DiversityReport(BaseModel):
+    """The diversity metrics of one set of texts.
+
+    Attributes:
+        n_texts: How many texts were scored (pooled duplicates repeated).
+        semantic_diversity: :func:`semantic_diversity` in percent, or None when
+            no embedder was given.
+        rouge_l: :func:`pairwise_rouge_l` (lower = more diverse).
+        distinct_1: :func:`distinct_n` with n=1 (higher = more diverse).
+        distinct_2: Same with n=2.
+        distinct_3: Same with n=3.
+        compression_ratio: :func:`compression_ratio` (lower = more diverse).
+
+    Example:
+        >>> r = diversity_report(["a b", "c d"])
+        >>> (r.rouge_l, r.distinct_1, r.semantic_diversity)
+        (0.0, 1.0, None)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    n_texts: int
+    semantic_diversity: float | None
+    rouge_l: float
+    distinct_1: float
+    distinct_2: float
+    distinct_3: float
+    compression_ratio: float
+
+
+def diversity_report(
+    texts: Texts, embedder: Embedder | Literal["default"] | None = None
+) -> DiversityReport:
+    """Score a set of texts on every diversity metric at once.
+
+    Args:
+        texts: At least two texts, or a distribution (its ``all_texts()``, so
+            pooled duplicates count once per sample).
+        embedder: For the semantic score: any :data:`Embedder`, ``"default"``
+            for the offline :func:`vs_common.embeddings.default_embedder`
+            (needs the ``metrics`` extra), or None to skip it.
+
+    Returns:
+        A :class:`DiversityReport`; ``.model_dump()`` gives a plain dict.
+
+    Raises:
+        VSConfigError: Fewer than 2 texts, or an unusable embedder.
+        ImportError: ``embedder="default"`` without the ``metrics`` extra.
+
+    Example:
+        >>> diversity_report(["the cat sat", "the cat sat"]).rouge_l
+        1.0
+    """
+    items = _as_texts(texts)
+    _need_pairs(items, "a diversity report")
+    semantic: float | None = None
+    if embedder is not None:
+        if isinstance(embedder, str):
+            if embedder != "default":
+                msg = f"embedder must be an embedder object, 'default' or None, got {embedder!r}"
+                raise VSConfigError(msg, field="embedder")
+            from vs_common.embeddings import default_embedder
+
+            embedder = default_embedder()
+        semantic = semantic_diversity(items, embedder)
+    return DiversityReport(
+        n_texts=len(items),
+        semantic_diversity=semantic,
+        rouge_l=pairwise_rouge_l(items),
+        distinct_1=distinct_n(items, 1),
+        distinct_2=distinct_n(items, 2),
+        distinct_3=distinct_n(items, 3),
+        compression_ratio=compression_ratio(items),
+    )
