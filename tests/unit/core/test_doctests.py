@@ -15,6 +15,8 @@ MODULES = [
     "vs_common.parsing",
     "vs_common.selection",
     "vs_common.sampling",
+    "vs_common.testing",
+    "vs_common.metrics",
     "vs_common",
 ]
 
