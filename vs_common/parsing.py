@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -333,11 +333,60 @@ def _looks_like_json(region: str) -> bool:
     return head[:1] in ('"', "'", "{", "[") or "responses" in region[:500]
 
 
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def _closed_prefix(region: str) -> tuple[str, bool] | None:
+    """JSON cut off at the end, closed after its last complete value.
+
+    Returns the prefix up to the last closing bracket with the brackets still
+    open there appended (always valid JSON syntax if the prefix was), and
+    whether anything but separators was cut away after it; None if no
+    bracket ever closed or the nesting is too deep.
+    """
+    stack: list[str] = []
+    last_end = -1
+    last_stack = ""
+    for m in _SCAN_RE.finditer(region):
+        c = m.group()[0]
+        if c in "[{":
+            stack.append(c)
+            if len(stack) > _MAX_DEPTH:
+                return None
+        elif c in "]}" and stack:
+            stack.pop()
+            last_end = m.end()
+            last_stack = "".join(stack)
+    if last_end < 0 or not last_stack:
+        return None
+    rest = region[last_end:].strip().lstrip(",").strip()
+    closing = "".join(_CLOSERS[o] for o in reversed(last_stack))
+    return region[:last_end] + closing, bool(rest)
+
+
+def _fast_truncated(region: str) -> _Found | None:
+    closed = _closed_prefix(region)
+    if closed is None:
+        return None
+    obj = _decode_at(closed[0], 0)
+    found = _from_object(obj) if obj is not None else None
+    if found is None:
+        return None
+    found.repairs.append("closed JSON that ended early")
+    if closed[1]:
+        found.repairs.append("dropped 1 candidate cut off at the end of the output")
+    return found
+
+
 def _repaired_found(region: str, truncated: bool) -> _Found | None:
     """Candidates from malformed JSON starting at ``region[0]``, cut-off ones dropped."""
     scan = _scan_json(region)
     if scan.max_depth > _MAX_DEPTH:
         return None
+    if scan.open_stack > 0:
+        fast = _fast_truncated(region)
+        if fast is not None:
+            return fast
     try:
         obj = json_repair.loads(region)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
@@ -450,7 +499,9 @@ def _tags_found(text: str) -> _Found | None:
             container = t.name
         if container is None or t.name != container:
             continue
-        if open_at >= 0 and len(pairs) < _MAX_CANDIDATES:
+        if len(pairs) >= _MAX_CANDIDATES:
+            break
+        if open_at >= 0:
             o = tags[open_at]
             if not t.closing:  # a new block began before the last one closed
                 unclosed += 1
@@ -627,7 +678,19 @@ class _Item:
     lines: list[str]
 
 
-def _items(lines: list[str]) -> tuple[list[_Item], bool]:
+def _iter_lines(text: str) -> Iterator[str]:
+    """The lines of text, lazily (a reader may stop early without splitting it all)."""
+    pos = 0
+    n = len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        yield text[pos:end].rstrip("\r")
+        pos = end + 1
+
+
+def _items(lines: Iterable[str]) -> tuple[list[_Item], bool]:
     """Group lines into items by their start lines; True if the last item ran to the end."""
     items: list[_Item] = []
     current: _Item | None = None
@@ -640,6 +703,8 @@ def _items(lines: list[str]) -> tuple[list[_Item], bool]:
             body = m.group({"heading": "hbody", "label": "lbody", "number": "nbody",
                             "bullet": "bbody"}[kind])  # fmt: skip
             first = m.group("label") + body if kind == "label" else body
+            if len(items) > _MAX_CANDIDATES:
+                break  # garbage, not a distribution: stop reading
             current = _Item(kind, [first])
             items.append(current)
             blank = False
@@ -670,8 +735,8 @@ def _has_prob(line: str) -> bool:
 
 
 def _list_found(text: str, truncated: bool) -> _Found | None:
-    lines = text.splitlines()
-    table = _table_found(lines, truncated)
+    lines = _iter_lines(text)
+    table = _table_found(text, truncated) if "|" in text else None
     if table is not None:
         return table
     items, last_open = _items(lines)
@@ -740,13 +805,18 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in s.split("|")]
 
 
-def _table_found(lines: list[str], truncated: bool) -> _Found | None:
-    rows = [ln for ln in lines if ln.lstrip().startswith("|") and ln.count("|") >= 2]
+def _table_found(text: str, truncated: bool) -> _Found | None:
+    rows = list(
+        itertools.islice(
+            (ln for ln in _iter_lines(text) if ln.lstrip().startswith("|") and ln.count("|") >= 2),
+            _MAX_CANDIDATES + 2,
+        )
+    )
     if len(rows) < 2:
         return None
     header = _cells(rows[0])
     body_rows = [r for r in rows[1:] if not _TABLE_SEP_RE.match(r)]
-    if truncated and body_rows and not lines[-1].rstrip().endswith("|"):
+    if truncated and body_rows and not text.rstrip("\r\n ").endswith("|"):
         body_rows.pop()
     keys = [_key(h.strip("*_ ")) for h in header]
     text_col = next((i for i, k in enumerate(keys) if k in _TEXT_SET or k in _LIST_SET), None)
@@ -899,6 +969,11 @@ def _found(output: Any, method: Method | None, truncated: bool) -> tuple[_Found 
     return found, []
 
 
+_STREAM_EAGER = 16 * 1024  # past this, re-parse only after the text grew by an eighth
+_STREAM_RE = re.compile(r'[\\"{}\[\]\n>]')
+_ELEMENT_DEPTH = 3  # a JSON value closing at this depth or above may end a candidate
+
+
 class StreamingParser:
     """Incremental parser: feed chunks, get each candidate once it is complete.
 
@@ -918,8 +993,6 @@ class StreamingParser:
         ['A']
     """
 
-    _TRIGGERS = frozenset("}]>\n|")
-
     def __init__(self, *, method: Method | str | None = None) -> None:
         """Start an empty stream.
 
@@ -929,7 +1002,15 @@ class StreamingParser:
         self.method = method
         self._chunks: list[str] = []
         self._emitted = 0
+        self._size = 0
+        self._next_parse_at = 0
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False
         self._current: VerbalizedDistribution | None = None
+        self._single = method is not None and Method(method) in (
+            Method.DIRECT, Method.MULTI_TURN, Method.COT
+        )  # fmt: skip
 
     @property
     def text(self) -> str:
@@ -949,13 +1030,11 @@ class StreamingParser:
         if not chunk:
             return []
         self._chunks.append(chunk)
-        if not any(c in self._TRIGGERS for c in chunk):
-            return []
-        single = self.method is not None and Method(self.method) in (
-            Method.DIRECT, Method.MULTI_TURN, Method.COT
-        )  # fmt: skip
-        if single:
+        self._size += len(chunk)
+        boundary = self._scan(chunk)
+        if self._single or not boundary or self._size < self._next_parse_at:
             return []  # a single answer is complete only at the end
+        self._next_parse_at = self._size + self._size // 8 if self._size > _STREAM_EAGER else 0
         try:
             dist = parse_distribution(self.text, method=self.method, truncated=True)
         except VSParseError:
@@ -966,6 +1045,33 @@ class StreamingParser:
         new = dist.candidates[self._emitted :]
         self._emitted = len(dist.candidates)
         return list(new)
+
+    def _scan(self, chunk: str) -> bool:
+        """Track JSON nesting across chunks; True if a candidate may have ended."""
+        boundary = False
+        for m in _STREAM_RE.finditer(chunk):
+            c = m.group()
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif c == "\\":
+                    self._escaped = True
+                elif c == '"':
+                    self._in_string = False
+                continue
+            if c == '"':
+                self._in_string = self._depth > 0  # quotes in prose do not open strings
+            elif c in "{[":
+                self._depth += 1
+            elif c in "}]":
+                if self._depth > 0:
+                    self._depth -= 1
+                    boundary = boundary or self._depth <= _ELEMENT_DEPTH
+            elif self._depth == 0:  # newline or ">" outside JSON: lists, tables, tags
+                boundary = True
+        if self._escaped and not self._in_string:
+            self._escaped = False
+        return boundary
 
     def close(self) -> VerbalizedDistribution:
         """End the stream and parse the whole text.

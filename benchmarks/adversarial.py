@@ -1,0 +1,111 @@
+"""Adversarial inputs: parse time and peak memory against input size.
+
+Each input is built at 1, 2, 5 and 10 MB and parsed once per repetition (the
+fastest of ``--repeat`` runs is kept); peak memory is what tracemalloc saw
+allocated during the parse, above the input itself. Time should grow
+linearly with size (or stay flat where a cap applies), memory stay bounded.
+
+    python benchmarks/adversarial.py [--json out.json] [--sizes 1,2,5,10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vs_common import VSParseError, parse_distribution
+from vs_common.parsing import StreamingParser
+
+MB = 1024 * 1024
+
+INPUTS: dict[str, Callable[[int], str]] = {
+    "deep_brackets": lambda n: "[" * n,
+    "deep_objects": lambda n: '{"a":' * (n // 5),
+    "unclosed_tags": lambda n: "<response><text>x" * (n // 17),
+    "unclosed_response_only": lambda n: "<response>" * (n // 10),
+    "one_huge_line": lambda n: "1. " + "word " * ((n - 3) // 5),
+    "many_list_items": lambda n: "- item (0.1)\n" * (n // 13),
+    "huge_json_string": lambda n: '{"responses": [{"text": "' + "a" * (n - 40) + '", "p',
+    "million_digit_number": lambda n: '[{"text": "a", "probability": ' + "9" * (n - 40) + "}]",
+    "nul_bytes": lambda n: '{"responses": [{"text": "a\\u0000b", "probability": 1}]}\x00' * (n // 60),
+    "lone_surrogates": lambda n: "1. \ud800 joke (0.5)\n2. \udfff joke (0.5)\n" * (n // 40),
+    "python_literal": lambda n: "{'responses': [" + "{'text': 'a', 'p': 1}, " * (n // 24) + "]}",
+}
+
+
+def _parse(text: str) -> str:
+    try:
+        dist = parse_distribution(text)
+    except VSParseError:
+        return "VSParseError"
+    return f"{len(dist.candidates)} cand."
+
+
+def run_one(text: str) -> tuple[float, int, str]:
+    """Seconds (untraced run) and peak bytes (a second, traced run) of one parse."""
+    t0 = time.perf_counter()
+    outcome = _parse(text)
+    elapsed = time.perf_counter() - t0
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    _parse(text)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return elapsed, peak, outcome
+
+
+def stream_one(text: str, chunk: int = 64 * 1024) -> float:
+    t0 = time.perf_counter()
+    sp = StreamingParser()
+    for i in range(0, len(text), chunk):
+        sp.feed(text[i : i + chunk])
+    with contextlib.suppress(VSParseError):
+        sp.close()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--sizes", default="1,2,5,10", help="sizes in MB")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    sizes = [float(s) for s in args.sizes.split(",")]
+    results: dict[str, dict[str, dict[str, float | str]]] = {}
+    head = "".join(f"{f'{s:g} MB s':>10}{'peak MB':>9}" for s in sizes)
+    print(f"{'input':<24}{head}  {'10/1 ratio':>10}  outcome")
+    for name, make in INPUTS.items():
+        row: dict[str, dict[str, float | str]] = {}
+        for size in sizes:
+            text = make(int(size * MB))
+            runs = [run_one(text) for _ in range(args.repeat)]
+            best = min(r[0] for r in runs)
+            row[f"{size:g}MB"] = {
+                "seconds": best,
+                "peak_mb": max(r[1] for r in runs) / MB,
+                "outcome": runs[0][2],
+                "chars": len(text),
+            }
+        results[name] = row
+        cells = "".join(
+            f"{row[f'{s:g}MB']['seconds']:10.3f}{row[f'{s:g}MB']['peak_mb']:9.1f}" for s in sizes
+        )
+        first, last = row[f"{sizes[0]:g}MB"], row[f"{sizes[-1]:g}MB"]
+        ratio = float(last["seconds"]) / max(float(first["seconds"]), 1e-9)
+        print(f"{name:<24}{cells}  {ratio:10.1f}  {last['outcome']}")
+    big = INPUTS["one_huge_line"](10 * MB)
+    print(f"streaming 10 MB in 64 KB chunks: {stream_one(big):.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
