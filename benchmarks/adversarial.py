@@ -35,7 +35,9 @@ INPUTS: dict[str, Callable[[int], str]] = {
     "many_list_items": lambda n: "- item (0.1)\n" * (n // 13),
     "huge_json_string": lambda n: '{"responses": [{"text": "' + "a" * (n - 40) + '", "p',
     "million_digit_number": lambda n: '[{"text": "a", "probability": ' + "9" * (n - 40) + "}]",
-    "nul_bytes": lambda n: '{"responses": [{"text": "a\\u0000b", "probability": 1}]}\x00' * (n // 60),
+    "nul_bytes": lambda n: (
+        '{"responses": [{"text": "a\\u0000b", "probability": 1}]}\x00' * (n // 60)
+    ),
     "lone_surrogates": lambda n: "1. \ud800 joke (0.5)\n2. \udfff joke (0.5)\n" * (n // 40),
     "python_literal": lambda n: "{'responses': [" + "{'text': 'a', 'p': 1}, " * (n // 24) + "]}",
 }

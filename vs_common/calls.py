@@ -41,8 +41,11 @@ __all__ = [
     "Message",
     "StructuredMode",
     "Usage",
+    "is_structured_rejection",
     "is_transient",
     "retry_after_seconds",
+    "status_of",
+    "structured_rejection",
 ]
 
 Message = dict[str, str]
@@ -141,7 +144,76 @@ _TRANSIENT_NAMES = frozenset(
 )
 
 
-def _status_of(exc: BaseException) -> int | None:
+_FIRST_SERVER_ERROR = 500
+_REJECTION_STATUS = frozenset({400, 404, 415, 422, 501})
+_REJECTION_HINTS = ("tool", "function", "response_format", "json_schema", "schema")
+_REJECTION_MARKERS = (
+    "validation error",
+    "literal_error",
+    "extra_forbidden",
+    "not supported",
+    "unsupported",
+    "not implemented",
+)
+
+
+def is_structured_rejection(status: int | None, message: str) -> bool:
+    """Whether an HTTP error to a tool / JSON-schema request rejects that mode.
+
+    A 400/404/415/422/501 counts when its message names tools, functions or
+    the response format (a 400 for the context length does not); a 5xx counts
+    when its message does and is also a validation or "not supported" message:
+    llama-cpp-python's server answers a ``json_schema`` response format with
+    HTTP 500 and a validation error (a plain 5xx stays transient). One policy
+    for every adapter and the stdlib client.
+
+    Args:
+        status: The HTTP status, if known.
+        message: The error message or response body.
+
+    Example:
+        >>> is_structured_rejection(500, "1 validation error: literal_error response_format")
+        True
+        >>> is_structured_rejection(500, "internal server error")
+        False
+    """
+    if status is None:
+        return False
+    text = message.lower()
+    if not any(hint in text for hint in _REJECTION_HINTS):
+        return False
+    if status in _REJECTION_STATUS:
+        return True
+    return status >= _FIRST_SERVER_ERROR and any(marker in text for marker in _REJECTION_MARKERS)
+
+
+def structured_rejection(exc: BaseException) -> bool:
+    """:func:`is_structured_rejection` for a client library's exception.
+
+    ``NotImplementedError`` (a model without tool calling) counts too; the
+    status is read from ``status_code``/``status`` or ``exc.response``, the
+    message from ``str(exc)`` and a ``body`` attribute.
+
+    Example:
+        >>> structured_rejection(NotImplementedError("bind_tools"))
+        True
+    """
+    if isinstance(exc, NotImplementedError):
+        return True
+    body = getattr(exc, "body", None)
+    message = f"{exc} {body if body is not None else ''}"
+    return is_structured_rejection(status_of(exc), message)
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status an exception carries (on itself or its ``response``), if any.
+
+    Example:
+        >>> class E(Exception):
+        ...     status_code = 429
+        >>> status_of(E())
+        429
+    """
     for attr in ("status_code", "status", "code", "http_status"):
         value = getattr(exc, attr, None)
         if isinstance(value, int) and 100 <= value < 600:
@@ -167,7 +239,7 @@ def is_transient(exc: BaseException) -> bool:
     """
     if isinstance(exc, VSTransientError | TimeoutError | ConnectionError | asyncio.TimeoutError):
         return True
-    status = _status_of(exc)
+    status = status_of(exc)
     if status is not None:
         return status in _TRANSIENT_STATUS
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)

@@ -49,24 +49,14 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from vs_common.calls import CallRequest, CallResponse, Usage
+from vs_common.calls import CallRequest, CallResponse, Usage, is_structured_rejection
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
 
 __all__ = ["OpenAICompatClient", "VSHTTPError"]
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
-_UNSUPPORTED_STATUS = frozenset({400, 404, 415, 422, 501})
-_UNSUPPORTED_HINTS = ("tool", "function", "response_format", "json_schema", "schema")
 _FIRST_ERROR_STATUS = 400
 _FIRST_SERVER_ERROR = 500
-_REJECTION_MARKERS = (
-    "validation error",
-    "literal_error",
-    "extra_forbidden",
-    "not supported",
-    "unsupported",
-    "not implemented",
-)
 _BODY_PREVIEW = 500
 _USER_AGENT = "verbalized-sampling-kit"
 _REDACTED = "***"
@@ -311,22 +301,10 @@ class OpenAICompatClient:
 
     @staticmethod
     def _rejects_structured(status: int, lowered_body: str, request: CallRequest) -> bool:
-        """Whether an error reply says the tools / response format are not accepted.
-
-        A 4xx naming tools or the response format is enough. llama-cpp-python's
-        server answers a request validation error with HTTP 500 (for example
-        ``response_format`` of type ``json_schema``), so a 5xx counts too when
-        its body is a validation or "not supported" message about them.
-        """
+        """Whether an error reply to a structured request rejects that mode."""
         if request.structured not in {"tool", "json_schema"} or request.schema is None:
             return False
-        if not any(hint in lowered_body for hint in _UNSUPPORTED_HINTS):
-            return False
-        if status in _UNSUPPORTED_STATUS:
-            return True
-        return status >= _FIRST_SERVER_ERROR and any(
-            marker in lowered_body for marker in _REJECTION_MARKERS
-        )
+        return is_structured_rejection(status, lowered_body)
 
     def _decode(self, body: bytes, request: CallRequest) -> CallResponse:
         try:

@@ -1,0 +1,267 @@
+"""VerbalizedSampler: VS over any LangChain chat model, as a Runnable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeAlias
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForChainRun,
+    CallbackManagerForChainRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.prompt_values import PromptValue
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
+from langchain_core.runnables.config import ensure_config, patch_config
+from pydantic import ConfigDict, Field
+
+from langchain_vs._config import take_config_fields
+from langchain_vs._convert import (
+    as_core_messages,
+    as_lc_messages,
+    map_structured_error,
+    message_response,
+)
+from vs_common import (
+    Call,
+    CallRequest,
+    CallResponse,
+    Candidate,
+    Message,
+    RetryPolicy,
+    Strategy,
+    Structured,
+    VerbalizedDistribution,
+    VSConfig,
+    VSConfigError,
+    VSStructuredOutputUnsupported,
+    run_sampling,
+    run_sync,
+    select,
+)
+
+__all__ = ["SamplerInput", "SamplerOutput", "VerbalizedSampler"]
+
+SamplerInput: TypeAlias = str | Sequence[Any] | PromptValue | dict[str, Any]
+"""A prompt string, chat messages, a PromptValue, or a dict for ``prompt``."""
+
+SamplerOutput: TypeAlias = VerbalizedDistribution | Candidate
+"""The pooled distribution, or the chosen candidate when a strategy is set."""
+
+_TOOL_DESCRIPTION = "Submit the candidate responses with their probabilities."
+
+
+class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
+    """Verbalized Sampling over any chat model: n samples over ceil(n/k) calls.
+
+    A thin adapter over :func:`vs_common.run_sampling`: it turns the input
+    into the core's prompt, gives the core a ``call`` that invokes ``llm``
+    with a child config (so traces nest under the sampler's run), and returns
+    the pooled distribution, or one candidate chosen with ``strategy`` and
+    ``seed``. Concurrency comes from ``max_concurrency`` in the
+    RunnableConfig (else the field). Retries, re-asks, the tool/text
+    fallback and partial failures follow the core's policy; token usage is
+    summed on ``result.usage``.
+
+    Attributes:
+        llm: The chat model.
+        config: Method, k, n, threshold, formats (VSConfig fields may also be
+            passed directly: ``VerbalizedSampler(llm=llm, k=5, n=30)``).
+        prompt: Formats dict inputs (a ChatPromptTemplate, or any Runnable that
+            returns a PromptValue or messages); without it a dict
+            input must hold ``input`` (text) or ``messages``.
+        structured: ``auto`` (tool calling, falling back to text when the
+            model or server rejects it), ``tool``, ``json_schema`` or ``text``.
+        retry: Retry, re-ask and timeout policy of the core.
+        min_successes: Fewest successful calls to accept.
+        max_concurrency: Calls in flight when the RunnableConfig sets none.
+        strategy: If set, return one candidate chosen this way.
+        seed: Seed of the choice (same seed, same choice).
+        threshold: For the ``tail`` strategy (default: ``config.threshold``).
+        temperature: For the ``temperature`` strategy.
+
+    Example:
+        >>> from langchain_core.language_models import FakeListChatModel
+        >>> llm = FakeListChatModel(
+        ...     responses=['[{"text": "A", "probability": 0.7}, {"text": "B", "probability": 0.3}]']
+        ... )
+        >>> sampler = VerbalizedSampler(llm=llm, k=2, structured="text")
+        >>> sampler.invoke("Name a letter").texts
+        ['A', 'B']
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llm: BaseChatModel
+    config: VSConfig = Field(default_factory=VSConfig)
+    prompt: Runnable[Any, Any] | None = None
+    structured: Structured = "auto"
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    min_successes: int = 1
+    max_concurrency: int = Field(default=8, ge=1)
+    strategy: Strategy | None = None
+    seed: int | None = None
+    threshold: float | None = None
+    temperature: float | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        # VSConfig fields given directly are folded into ``config`` here, before
+        # pydantic runs, so a bad value raises VSConfigError naming the field.
+        super().__init__(**take_config_fields(kwargs))
+
+    @property
+    def OutputType(self) -> Any:
+        """The distribution, or a candidate when a strategy is set."""
+        return Candidate if self.strategy is not None else VerbalizedDistribution
+
+    def invoke(
+        self, input: SamplerInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> SamplerOutput:
+        """Sample (blocking). See the class docstring."""
+        return self._call_with_config(self._invoke, input, config, **kwargs)
+
+    async def ainvoke(
+        self, input: SamplerInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> SamplerOutput:
+        """Sample (async). See the class docstring."""
+        return await self._acall_with_config(self._ainvoke, input, config, **kwargs)
+
+    def _invoke(
+        self,
+        input_: SamplerInput,
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> SamplerOutput:
+        prompt = self._core_prompt(input_, config)
+        child = patch_config(config, callbacks=run_manager.get_child())
+        workers = self._concurrency(config)
+        # The sync path calls llm.invoke in threads: async HTTP clients that a
+        # model caches must not be reused across the fresh loops of run_sync.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vs-call") as pool:
+            call = self._call(child, pool)
+            dist = run_sync(self._run(prompt, call, workers))
+        return self._output(dist)
+
+    async def _ainvoke(
+        self,
+        input_: SamplerInput,
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> SamplerOutput:
+        prompt = self._core_prompt(input_, config)
+        child = patch_config(config, callbacks=run_manager.get_child())
+        workers = self._concurrency(config)
+        dist = await self._run(prompt, self._call(child, None), workers)
+        return self._output(dist)
+
+    async def _run(
+        self, prompt: str | list[Message], call: Call, workers: int
+    ) -> VerbalizedDistribution:
+        return await run_sampling(
+            prompt,
+            self.config,
+            call,
+            structured=self.structured,
+            max_concurrency=workers,
+            retry=self.retry,
+            min_successes=self.min_successes,
+        )
+
+    def _concurrency(self, config: RunnableConfig) -> int:
+        value = config.get("max_concurrency")
+        return value if isinstance(value, int) and value >= 1 else self.max_concurrency
+
+    def _core_prompt(self, input_: SamplerInput, config: RunnableConfig) -> str | list[Message]:
+        if isinstance(input_, Mapping):
+            if self.prompt is not None:
+                value = self.prompt.invoke(dict(input_), patch_config(config, callbacks=None))
+                return as_core_messages(value)
+            for key in ("messages", "input"):
+                if key in input_:
+                    return as_core_messages(input_[key])
+            msg = (
+                "a dict input needs a prompt template (VerbalizedSampler(prompt=...))"
+                f" or an 'input' or 'messages' key; got keys {sorted(input_)}"
+            )
+            raise VSConfigError(msg, field="input")
+        return as_core_messages(input_)
+
+    def _output(self, dist: VerbalizedDistribution) -> SamplerOutput:
+        if self.strategy is None:
+            return dist
+        threshold = self.threshold if self.threshold is not None else self.config.threshold
+        return select(
+            dist, self.strategy, seed=self.seed, threshold=threshold, temperature=self.temperature
+        )
+
+    def _call(self, child: RunnableConfig, pool: ThreadPoolExecutor | None) -> Call:
+        """The core's ``call``: one request to ``llm`` with the child config."""
+        bound: dict[str, Runnable[LanguageModelInput, BaseMessage]] = {}
+
+        async def call(request: CallRequest) -> CallResponse:
+            messages = as_lc_messages(request.messages)
+            if request.structured == "text" or request.schema is None:
+                reply = await _invoke_model(self.llm, messages, child, pool)
+                return message_response(reply)
+            try:
+                model = bound.get(request.structured)
+                if model is None:
+                    model = bound[request.structured] = self._structured_model(request)
+                reply = await _invoke_model(model, messages, child, pool)
+            except VSStructuredOutputUnsupported:
+                raise
+            except Exception as exc:
+                mapped = map_structured_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            return message_response(reply, request.tool_name)
+
+        return call
+
+    def _structured_model(self, request: CallRequest) -> Runnable[LanguageModelInput, BaseMessage]:
+        schema = request.schema or {}
+        if request.structured == "tool":
+            tool = {
+                "type": "function",
+                "function": {
+                    "name": request.tool_name,
+                    "description": _TOOL_DESCRIPTION,
+                    "parameters": schema,
+                },
+            }
+            return self.llm.bind_tools([tool], tool_choice=request.tool_name)
+        if not _is_openai_chat(self.llm):
+            msg = f"json_schema output is not supported for {type(self.llm).__name__}"
+            raise VSStructuredOutputUnsupported(msg)
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": request.tool_name, "schema": schema, "strict": False},
+        }
+        return self.llm.bind(response_format=response_format)
+
+
+async def _invoke_model(
+    model: Runnable[LanguageModelInput, BaseMessage],
+    messages: list[BaseMessage],
+    config: RunnableConfig,
+    pool: ThreadPoolExecutor | None,
+) -> BaseMessage:
+    if pool is None:
+        return await model.ainvoke(messages, config=config)
+    ctx = contextvars.copy_context()
+    func = functools.partial(ctx.run, model.invoke, messages, config=ensure_config(config))
+    return await asyncio.get_running_loop().run_in_executor(pool, func)
+
+
+def _is_openai_chat(llm: BaseChatModel) -> bool:
+    try:
+        from langchain_openai.chat_models.base import BaseChatOpenAI
+    except ImportError:  # langchain-openai is optional at runtime
+        return False
+    return isinstance(llm, BaseChatOpenAI)

@@ -1,0 +1,151 @@
+"""The agent tool: brainstorm k diverse options with probabilities."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field
+
+from langchain_vs._config import resolve_config
+from langchain_vs._sampler import VerbalizedSampler
+from vs_common import Structured, VerbalizedDistribution, VSConfig
+
+__all__ = ["BrainstormInput", "VerbalizedSamplingTool", "create_vs_tool", "format_options"]
+
+_MAX_TOOL_K = 20
+_DESCRIPTION = (
+    "Brainstorm k diverse options for a request (ideas, phrasings, replies, names...),"
+    " each with the probability a model would give it. Use it when you want variety"
+    " rather than the single most likely answer. Input: the request and k."
+)
+
+
+class BrainstormInput(BaseModel):
+    """Arguments of the brainstorm tool.
+
+    Example:
+        >>> BrainstormInput(prompt="names for a cat").k
+        5
+    """
+
+    prompt: str = Field(description="What to brainstorm, e.g. 'a name for a coffee shop'.")
+    k: int = Field(
+        default=5, ge=1, le=_MAX_TOOL_K, description="How many diverse options to produce."
+    )
+
+
+def format_options(dist: VerbalizedDistribution) -> str:
+    """The options as numbered lines with their probabilities, for an agent.
+
+    Example:
+        >>> print(format_options(VerbalizedDistribution.from_pairs([("A", 0.6), ("B", 0.4)])))
+        1. A (p=0.60)
+        2. B (p=0.40)
+    """
+    return "\n".join(
+        f"{i}. {c.text} (p={c.probability:.2f})" for i, c in enumerate(dist.candidates, 1)
+    )
+
+
+class VerbalizedSamplingTool(BaseTool):
+    """A tool that asks a chat model for k diverse options with probabilities.
+
+    The content returned to the agent is the numbered options with their
+    probabilities; the artifact (``ToolMessage.artifact``) is the
+    distribution as a dict. Child runs nest under the tool's run.
+
+    Attributes:
+        llm: The chat model that brainstorms.
+        config: VS configuration (method, threshold...); ``k`` comes from
+            the tool call.
+        structured: As for :class:`~langchain_vs.VerbalizedSampler`.
+
+    Example:
+        >>> from langchain_core.language_models import FakeListChatModel
+        >>> llm = FakeListChatModel(responses=['["Brew", "Bean"]'])
+        >>> tool = VerbalizedSamplingTool(llm=llm, structured="text")
+        >>> print(tool.invoke({"prompt": "coffee shop names", "k": 2}))
+        1. Brew (p=0.50)
+        2. Bean (p=0.50)
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str = "brainstorm"
+    description: str = _DESCRIPTION
+    args_schema: type[BaseModel] = BrainstormInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    llm: BaseChatModel
+    config: VSConfig = Field(default_factory=VSConfig)
+    structured: Structured = "auto"
+
+    def _sampler(self, k: int) -> VerbalizedSampler:
+        cfg = resolve_config(self.config, k=k, n=k)
+        return VerbalizedSampler(llm=self.llm, config=cfg, structured=self.structured)
+
+    def _run(
+        self,
+        prompt: str,
+        k: int = 5,
+        run_manager: CallbackManagerForToolRun | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        config: RunnableConfig = {"callbacks": run_manager.get_child() if run_manager else None}
+        dist = self._sampler(k).invoke(prompt, config)
+        return _result(dist)
+
+    async def _arun(
+        self,
+        prompt: str,
+        k: int = 5,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        config: RunnableConfig = {"callbacks": run_manager.get_child() if run_manager else None}
+        dist = await self._sampler(k).ainvoke(prompt, config)
+        return _result(dist)
+
+
+def _result(dist: object) -> tuple[str, dict[str, Any]]:
+    if not isinstance(dist, VerbalizedDistribution):  # the sampler has no strategy set
+        msg = f"expected a distribution, got {type(dist).__name__}"
+        raise TypeError(msg)
+    return format_options(dist), dist.to_dict()
+
+
+def create_vs_tool(
+    llm: BaseChatModel,
+    *,
+    name: str = "brainstorm",
+    description: str | None = None,
+    config: VSConfig | None = None,
+    structured: Structured = "auto",
+) -> BaseTool:
+    """A tool for agents: "brainstorm k diverse options with probabilities".
+
+    Works with ``langchain.agents.create_agent`` and any tool-calling model.
+
+    Args:
+        llm: The chat model that brainstorms (may differ from the agent's).
+        name: The tool's name.
+        description: What the agent is told about it (a sensible default).
+        config: VS configuration other than k (method, threshold, formats).
+        structured: ``auto``, ``tool``, ``json_schema`` or ``text``.
+
+    Returns:
+        A :class:`VerbalizedSamplingTool`.
+
+    Example:
+        >>> from langchain_core.language_models import FakeListChatModel
+        >>> create_vs_tool(FakeListChatModel(responses=["[]"])).name
+        'brainstorm'
+    """
+    return VerbalizedSamplingTool(
+        llm=llm,
+        name=name,
+        description=description or _DESCRIPTION,
+        config=config or VSConfig(),
+        structured=structured,
+    )

@@ -1,0 +1,126 @@
+"""The LangChain adapter against SmolLM2 behind the real llama-cpp-python server.
+
+ChatOpenAI talks to the server over HTTP exactly as it would to vLLM or
+OpenAI. The model is tiny, so the content is poor: these tests check that the
+whole path works (tool and text modes, streaming, callbacks, usage, the 400
+mapping) and that whatever comes back is parsed or reported cleanly. The
+server serves one request at a time: a handful of short requests only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.exceptions import OutputParserException
+from langchain_openai import ChatOpenAI
+
+from langchain_vs import VerbalizedSampler, VerbalizedSamplingParser, vs_prompt
+from vs_common import RetryPolicy, VerbalizedDistribution, VSConfig, VSSamplingError
+from vs_common.local_server import LocalModelServer
+
+MAX_TOKENS = 200
+
+
+class RunRecorder(BaseCallbackHandler):
+    """Records the run ids and parents of chain and chat model runs."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any, Any]] = []
+
+    def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kwargs: Any
+    ) -> None:
+        self.events.append(("chain", run_id, parent_run_id))
+
+    def on_chat_model_start(
+        self,
+        serialized: Any,
+        messages: Any,
+        *,
+        run_id: Any,
+        parent_run_id: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.events.append(("chat_model", run_id, parent_run_id))
+
+
+def _llm(server: LocalModelServer, **kwargs: object) -> ChatOpenAI:
+    # The server ignores max_completion_tokens (what max_tokens= sends): use extra_body.
+    return ChatOpenAI(
+        base_url=server.base_url,
+        model=server.model,
+        api_key=server.api_key,
+        temperature=0.8,
+        max_retries=0,
+        extra_body={"max_tokens": MAX_TOKENS},
+        **kwargs,
+    )
+
+
+def test_tool_mode_returns_exactly_k_candidates_nested_with_usage(local_server):
+    rec = RunRecorder()
+    sampler = VerbalizedSampler(
+        llm=_llm(local_server), k=3, n=3, structured="tool", retry=RetryPolicy(max_reasks=0)
+    )
+    dist = sampler.invoke("Tell me a short joke about coffee.", {"callbacks": [rec]})
+    assert isinstance(dist, VerbalizedDistribution)
+    assert dist.num_calls == 1
+    # minItems = maxItems = k: the grammar makes the server return exactly 3
+    assert sum(c.count for c in dist.candidates) == 3
+    assert dist.probabilities.sum() == pytest.approx(1.0)
+    assert dist.usage is not None
+    assert dist.usage.prompt_tokens > 0
+    assert dist.usage.completion_tokens > 0
+    ((_, root_id, _),) = [e for e in rec.events if e[0] == "chain"]
+    ((_, _, parent),) = [e for e in rec.events if e[0] == "chat_model"]
+    assert parent == root_id
+
+
+def test_text_mode_chain_is_parsed_or_reported_cleanly(local_server):
+    chain = vs_prompt(k=3) | _llm(local_server) | VerbalizedSamplingParser(k=3)
+    outs: list[VerbalizedDistribution] = []
+    try:
+        for dist in chain.stream({"input": "Name a color."}):
+            outs.append(dist)
+    except OutputParserException as exc:  # a tiny model may write no candidate at all
+        assert isinstance(exc.llm_output, str)
+        assert exc.llm_output.strip()
+        return
+    assert outs, "a successful stream yields at least the final distribution"
+    final = outs[-1]
+    assert final.candidates
+    assert all(t.strip() for t in final.texts)
+    for earlier in outs[:-1]:  # the distribution only grows
+        assert len(earlier.candidates) <= len(final.candidates)
+
+
+async def test_text_sampler_async_keeps_failures_instead_of_raising(local_server):
+    sampler = VerbalizedSampler(
+        llm=_llm(local_server),
+        k=2,
+        n=4,
+        structured="text",
+        min_successes=0,
+        retry=RetryPolicy(max_reasks=0),
+    )
+    dist = await sampler.ainvoke("Suggest a name for a cat.")
+    assert dist.num_calls == 2
+    assert len(dist.failures) + (1 if dist.candidates else 0) >= 1
+    for failure in dist.failures:  # a failure is a parse problem, recorded with the reply
+        assert failure.error_type == "VSParseError"
+        assert failure.raw_output is not None
+    assert dist.usage is not None
+    assert dist.usage.completion_tokens > 0
+
+
+def test_server_rejection_of_json_schema_maps_to_unsupported(local_server):
+    sampler = VerbalizedSampler(
+        llm=_llm(local_server), config=VSConfig(k=2), structured="json_schema"
+    )
+    with pytest.raises(VSSamplingError) as info:
+        sampler.invoke("Name a fruit.")
+    (failure,) = info.value.failures
+    assert failure.error_type == "VSStructuredOutputUnsupported"
+    assert failure.attempts == 1  # a 400 is not retried as transient

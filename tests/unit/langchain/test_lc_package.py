@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import langchain_vs
+
+EXPECTED = [
+    "BrainstormInput",
+    "SamplerInput",
+    "SamplerOutput",
+    "SelectorInput",
+    "VerbalizedSampler",
+    "VerbalizedSamplingParser",
+    "VerbalizedSamplingTool",
+    "VerbalizedSelector",
+    "add_vs_instructions",
+    "create_vs_tool",
+    "escape_braces",
+    "format_options",
+    "vs_prompt",
+]
+
+
+def test_public_names_are_pinned():
+    assert langchain_vs.__all__ == EXPECTED
+    for name in EXPECTED:
+        assert getattr(langchain_vs, name) is not None
+
+
+def test_import_without_langchain_core_names_the_extra():
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["langchain_core"] = None  # as if not installed
+        try:
+            import langchain_vs
+        except ImportError as exc:
+            print("ERR", exc)
+        else:
+            print("imported")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "ERR" in out.stdout
+    assert 'pip install "verbalized-sampling-kit[langchain]"' in out.stdout
+
+
+def test_core_import_pulls_in_no_langchain():
+    code = "import vs_common, sys; print(any(m.startswith('langchain') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
