@@ -40,6 +40,7 @@ from vs_common import (
     VSConfig,
     VSConfigError,
     VSStructuredOutputUnsupported,
+    check_strategy,
     run_sampling,
     run_sync,
     select,
@@ -113,6 +114,9 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         # VSConfig fields given directly are folded into ``config`` here, before
         # pydantic runs, so a bad value raises VSConfigError naming the field.
         super().__init__(**take_config_fields(kwargs))
+        if self.strategy is not None:
+            threshold = self.threshold if self.threshold is not None else self.config.threshold
+            check_strategy(self.strategy, threshold=threshold, temperature=self.temperature)
 
     @property
     def OutputType(self) -> Any:

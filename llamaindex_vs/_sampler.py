@@ -12,7 +12,6 @@ from llama_index.core.settings import Settings
 
 from llamaindex_vs._call import make_llm_call
 from vs_common import (
-    STRATEGIES,
     Candidate,
     Message,
     Progress,
@@ -22,6 +21,7 @@ from vs_common import (
     VerbalizedDistribution,
     VSConfig,
     VSConfigError,
+    check_strategy,
     run_sampling,
     select,
 )
@@ -51,15 +51,7 @@ class Sampler:
     ) -> None:
         self.llm: LLM = llm if llm is not None else Settings.llm
         self.config = config if config is not None else VSConfig()
-        if strategy not in STRATEGIES:
-            msg = f"unknown selection strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
-            raise VSConfigError(msg, field="strategy")
-        if strategy == "tail" and self.config.threshold is None:
-            msg = "the tail strategy needs config.threshold (the tail probability tau)"
-            raise VSConfigError(msg, field="threshold")
-        if strategy == "temperature" and temperature is None:
-            msg = "the temperature strategy needs a temperature > 0"
-            raise VSConfigError(msg, field="temperature")
+        check_strategy(strategy, threshold=self.config.threshold, temperature=temperature)
         if structured not in _STRUCTURED:
             msg = f"structured must be one of {', '.join(_STRUCTURED)}, got {structured!r}"
             raise VSConfigError(msg, field="structured")

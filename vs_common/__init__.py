@@ -46,7 +46,7 @@ from vs_common.methods import (
 )
 from vs_common.parsing import StreamingParser, parse_distribution
 from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
-from vs_common.selection import STRATEGIES, Strategy, select, selection_weights
+from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
 
 try:
     __version__ = version("verbalized-sampling-kit")
@@ -81,6 +81,7 @@ __all__ = [
     "VerbalizedDistribution",
     "__version__",
     "build_messages",
+    "check_strategy",
     "followup_instruction",
     "is_transient",
     "normalize_key",

@@ -26,16 +26,41 @@ from vs_common.errors import VSConfigError
 if TYPE_CHECKING:
     from vs_common.distribution import Candidate, VerbalizedDistribution
 
-__all__ = ["STRATEGIES", "Strategy", "select", "selection_weights"]
+__all__ = ["STRATEGIES", "Strategy", "check_strategy", "select", "selection_weights"]
 
 Strategy = Literal["weighted", "uniform", "argmax", "tail", "temperature"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
 
-def _check_strategy(strategy: str) -> None:
+def check_strategy(
+    strategy: str, *, threshold: float | None = None, temperature: float | None = None
+) -> None:
+    """Check a strategy and its option up front (adapters call it at construction).
+
+    Raises:
+        VSConfigError: An unknown strategy, ``tail`` without a threshold in
+            (0, 1], or ``temperature`` without a temperature > 0.
+
+    Example:
+        >>> check_strategy("tail", threshold=0.1)
+        >>> check_strategy("tail")
+        Traceback (most recent call last):
+        ...
+        vs_common.errors.VSConfigError: the tail strategy needs a threshold in (0, 1], got None
+    """
     if strategy not in STRATEGIES:
         msg = f"unknown selection strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
         raise VSConfigError(msg, field="strategy")
+    if strategy == "tail" and (
+        threshold is None or not (math.isfinite(threshold) and 0.0 < threshold <= 1.0)
+    ):
+        msg = f"the tail strategy needs a threshold in (0, 1], got {threshold}"
+        raise VSConfigError(msg, field="threshold")
+    if strategy == "temperature" and (
+        temperature is None or not (math.isfinite(temperature) and temperature > 0.0)
+    ):
+        msg = f"the temperature strategy needs a temperature > 0, got {temperature}"
+        raise VSConfigError(msg, field="temperature")
 
 
 def selection_weights(
@@ -58,7 +83,7 @@ def selection_weights(
         VSConfigError: Unknown strategy, missing or bad threshold/temperature,
             or an empty distribution.
     """
-    _check_strategy(strategy)
+    check_strategy(strategy, threshold=threshold, temperature=temperature)
     n = len(dist.candidates)
     if n == 0:
         msg = "cannot select from an empty distribution"
@@ -72,10 +97,7 @@ def selection_weights(
         w = np.zeros(n)
         w[int(np.argmax(p))] = 1.0
         return w
-    if strategy == "tail":
-        if threshold is None or not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
-            msg = f"the tail strategy needs a threshold in (0, 1], got {threshold}"
-            raise VSConfigError(msg, field="threshold")
+    if strategy == "tail" and threshold is not None:
         stated = np.array(
             [
                 c.raw_probability if c.raw_probability is not None else c.probability
@@ -92,8 +114,8 @@ def selection_weights(
         if total > 0:
             return np.asarray(w / total, dtype=np.float64)
         return np.asarray(mask / mask.sum(), dtype=np.float64)
-    if temperature is None or not (math.isfinite(temperature) and temperature > 0.0):
-        msg = f"the temperature strategy needs a temperature > 0, got {temperature}"
+    if temperature is None:  # unreachable after check_strategy; keeps the type narrow
+        msg = "the temperature strategy needs a temperature"
         raise VSConfigError(msg, field="temperature")
     logp = np.log(np.clip(p, 1e-300, None)) / temperature
     logp -= logp.max()

@@ -71,6 +71,7 @@ def test_public_names_are_pinned() -> None:
             "Strategy", "Structured", "StructuredMode", "Usage", "VSConfig", "VSConfigError",
             "VSError", "VSParseError", "VSSamplingError", "VSStructuredOutputUnsupported",
             "VSTransientError", "VerbalizedDistribution", "__version__", "build_messages",
+            "check_strategy",
             "followup_instruction", "is_transient", "normalize_key", "parse_distribution",
             "pool", "response_schema", "retry_after_seconds", "run_sampling", "run_sync",
             "select", "selection_weights", "system_instruction",
