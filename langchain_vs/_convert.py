@@ -26,7 +26,7 @@ from vs_common import (
     VSConfigError,
     VSStructuredOutputUnsupported,
 )
-from vs_common.calls import structured_rejection
+from vs_common.calls import normalize_finish_reason, structured_rejection
 
 __all__ = [
     "as_core_messages",
@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 _ROLE_OF_TYPE = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
-_LENGTH_REASONS = frozenset({"length", "max_tokens", "MAX_TOKENS", "model_length"})
 
 
 def _core_message(message: BaseMessage) -> Message:
@@ -112,10 +111,7 @@ def finish_reason_of(message: BaseMessage) -> str | None:
     """The reply's finish reason, ``length`` for any provider's "cut off"."""
     meta = message.response_metadata or {}
     reason = meta.get("finish_reason") or meta.get("stop_reason")
-    if reason is None:
-        return None
-    text = str(reason)
-    return "length" if text in _LENGTH_REASONS else text
+    return normalize_finish_reason(reason)
 
 
 def message_output(

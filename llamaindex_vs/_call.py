@@ -36,11 +36,10 @@ from vs_common import (
     Usage,
     VSStructuredOutputUnsupported,
 )
-from vs_common.calls import structured_rejection
+from vs_common.calls import normalize_finish_reason, structured_rejection
 
 __all__ = ["make_llm_call"]
 
-_LENGTH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "MAX_TOKENS"})
 _TOOL_DESCRIPTION = "Submit the answer in the structure given."
 
 
@@ -154,7 +153,7 @@ async def _tool_call(llm: LLM, request: CallRequest, kwargs: dict[str, Any]) -> 
     result.output = arguments
     if (
         isinstance(arguments, str)
-        and result.finish_reason not in _LENGTH_REASONS
+        and normalize_finish_reason(result.finish_reason) != "length"
         and _hit_max_tokens(llm, kwargs, result.usage)
     ):
         # llama-cpp-python says "tool_calls" even when max_tokens cut the
@@ -293,9 +292,7 @@ def finish_reason_of(raw: Any, additional: Mapping[str, Any] | None = None) -> s
             reason = _get(raw, "finish_reason") or _get(raw, "stop_reason")
     if reason is None and additional:
         reason = additional.get("finish_reason") or additional.get("stop_reason")
-    if not isinstance(reason, str):
-        return None
-    return "length" if reason in _LENGTH_REASONS else reason
+    return normalize_finish_reason(reason)
 
 
 def _metadata(raw: Any) -> dict[str, Any]:

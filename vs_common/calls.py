@@ -43,6 +43,7 @@ __all__ = [
     "Usage",
     "is_structured_rejection",
     "is_transient",
+    "normalize_finish_reason",
     "retry_after_seconds",
     "status_of",
     "structured_rejection",
@@ -124,6 +125,23 @@ class CallResponse:
 
 Call = Callable[[CallRequest], Awaitable["CallResponse | str | Mapping[str, Any] | Sequence[Any]"]]
 """An async function that sends one request to a model."""
+
+_LENGTH_REASONS = frozenset(
+    {"length", "max_tokens", "max_output_tokens", "MAX_TOKENS", "model_length"}
+)
+
+
+def normalize_finish_reason(reason: object) -> str | None:
+    """A provider's finish reason, with every "hit the token limit" spelling as ``length``.
+
+    Example:
+        >>> normalize_finish_reason("MAX_TOKENS"), normalize_finish_reason("stop")
+        ('length', 'stop')
+    """
+    if not isinstance(reason, str) or not reason:
+        return None
+    return "length" if reason in _LENGTH_REASONS else reason
+
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 _TRANSIENT_NAMES = frozenset(

@@ -46,6 +46,7 @@ from vs_common.calls import (
     StructuredMode,
     Usage,
     is_transient,
+    normalize_finish_reason,
     retry_after_seconds,
 )
 from vs_common.distribution import CallFailure, VerbalizedDistribution, pool
@@ -226,7 +227,7 @@ class _Run:
                 dist = parse_distribution(
                     response.output,
                     method=self.config.method,
-                    truncated=response.finish_reason == "length",
+                    truncated=normalize_finish_reason(response.finish_reason) == "length",
                 )
             except VSParseError as exc:
                 if reasks < self.retry.max_reasks:
