@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "is_structured_rejection",
     "is_transient",
     "normalize_finish_reason",
+    "redact_secrets",
     "retry_after_seconds",
     "status_of",
     "structured_rejection",
@@ -125,6 +127,36 @@ class CallResponse:
 
 Call = Callable[[CallRequest], Awaitable["CallResponse | str | Mapping[str, Any] | Sequence[Any]"]]
 """An async function that sends one request to a model."""
+
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
+    (re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"), "***"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), "***"),
+    (
+        re.compile(
+            r"(?i)(\"?(?:api[_-]?key|x-api-key|authorization|access[_-]?token|secret)\"?"
+            r"\s*[:=]\s*\"?)[^\"\s,}]{6,}"
+        ),
+        r"\1***",
+    ),
+)
+
+
+def redact_secrets(text: str) -> str:
+    """Mask what looks like an API key or bearer token in an error message.
+
+    Errors from model servers can echo request headers or keys; every failure
+    the orchestration records goes through this, so keys never reach results,
+    logs or reports.
+
+    Example:
+        >>> redact_secrets("401: Authorization: Bearer sk-abcdefghijklmnop was rejected")
+        '401: Authorization: Bearer *** was rejected'
+    """
+    for pattern, repl in _SECRET_PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
 
 _LENGTH_REASONS = frozenset(
     {"length", "max_tokens", "max_output_tokens", "MAX_TOKENS", "model_length"}

@@ -47,6 +47,7 @@ from vs_common.calls import (
     Usage,
     is_transient,
     normalize_finish_reason,
+    redact_secrets,
     retry_after_seconds,
 )
 from vs_common.distribution import CallFailure, VerbalizedDistribution, pool
@@ -245,7 +246,7 @@ class _Run:
             call_index=index,
             attempts=attempts,
             error_type=type(exc).__name__,
-            message=str(exc)[:500],
+            message=redact_secrets(str(exc))[:500],
             raw_output=raw_output,
         )
         return _Outcome(dist=None, failure=failure, reply=None)

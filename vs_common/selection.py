@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from vs_common.errors import VSConfigError
+from vs_common.errors import VSConfigError, VSSamplingError
 
 if TYPE_CHECKING:
     from vs_common.distribution import Candidate, VerbalizedDistribution
@@ -82,9 +82,18 @@ def selection_weights(
     Raises:
         VSConfigError: Unknown strategy, missing or bad threshold/temperature,
             or an empty distribution.
+        VSSamplingError: The distribution is empty because its calls failed
+            (the failures are attached).
     """
     check_strategy(strategy, threshold=threshold, temperature=temperature)
     n = len(dist.candidates)
+    if n == 0 and dist.failures:
+        first = dist.failures[0]
+        msg = (
+            f"no candidate to select: all {dist.num_calls or len(dist.failures)} calls failed;"
+            f" first failure: {first.error_type}: {first.message[:200]}"
+        )
+        raise VSSamplingError(msg, partial=None, failures=list(dist.failures))
     if n == 0:
         msg = "cannot select from an empty distribution"
         raise VSConfigError(msg, field="distribution")

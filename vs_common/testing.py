@@ -54,6 +54,8 @@ Fault = Literal[
 ]
 
 
+_FIRST_ERROR = 400
+
 ALL_FAULTS: tuple[Fault, ...] = (
     "rate_limit", "status_500", "status_503", "hang", "reset", "truncated_body", "non_json",
     "length", "wrong_format",
@@ -148,6 +150,8 @@ class FaultInjectingServer:
             (401 otherwise).
         schedule: Faults for the first requests, in order (then the draws
             take over), to make sure each kind happens at least once.
+        echo_auth: Error bodies quote the request's Authorization header, as
+            careless servers do (to test that keys are redacted).
 
     Attributes:
         requests: One :class:`ServedRequest` per request, in arrival order.
@@ -164,6 +168,7 @@ class FaultInjectingServer:
         latency: float = 0.0,
         require_api_key: str | None = None,
         schedule: tuple[Fault, ...] = (),
+        echo_auth: bool = False,
     ) -> None:
         self.rates = rates or FaultRates()
         self.k = k
@@ -172,6 +177,7 @@ class FaultInjectingServer:
         self.latency = latency
         self._api_key = require_api_key
         self._schedule = list(schedule)
+        self.echo_auth = echo_auth
         self._rng = random.Random(seed)  # noqa: S311 - fault draws, not cryptography
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -301,6 +307,10 @@ def _make_handler(server: FaultInjectingServer) -> type[BaseHTTPRequestHandler]:
             return  # quiet
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            if status >= _FIRST_ERROR and server.echo_auth:
+                auth = self.headers.get("Authorization", "")
+                message = f"rejected request (Authorization: {auth})"
+                body = json.dumps({"error": {"message": message}}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -7,7 +7,14 @@ import random
 import numpy as np
 import pytest
 
-from vs_common import VerbalizedDistribution, VSConfigError, select, selection_weights
+from vs_common import (
+    CallFailure,
+    VerbalizedDistribution,
+    VSConfigError,
+    VSSamplingError,
+    select,
+    selection_weights,
+)
 
 # Chi-square critical values at alpha = 0.001 by degrees of freedom.
 CHI2_CRIT_001 = {1: 10.828, 2: 13.816, 3: 16.266, 4: 18.467}
@@ -109,3 +116,11 @@ def test_seed_and_rng_together_rejected() -> None:
 def test_empty_distribution_rejected() -> None:
     with pytest.raises(VSConfigError, match="empty"):
         select(VerbalizedDistribution(candidates=[]), seed=1)
+
+
+def test_empty_because_calls_failed_is_a_sampling_error_with_the_failures() -> None:
+    failure = CallFailure(call_index=0, attempts=2, error_type="VSTransientError", message="503")
+    empty = VerbalizedDistribution(candidates=[], failures=[failure], num_calls=1)
+    with pytest.raises(VSSamplingError, match=r"all 1 calls failed.*503") as info:
+        select(empty, seed=1)
+    assert info.value.failures == [failure]
