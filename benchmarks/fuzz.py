@@ -122,7 +122,7 @@ def fuzz(name: str, target: Callable[[Any], None], strategy: Any, examples: int)
     t0 = time.perf_counter()
     try:
         prop()
-    except Exception:  # noqa: BLE001 - hypothesis re-raises the shrunk failure; we report it
+    except Exception:  # noqa: BLE001 - hypothesis re-raises the shrunk failure; it is reported
         found.append(traceback.format_exc(limit=3))
     return {
         "target": name,
