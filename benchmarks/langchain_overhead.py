@@ -14,11 +14,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import statistics
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -85,7 +87,7 @@ def per_run_us(make: Callable[[], Coroutine[Any, Any, Any]], repeat: int) -> flo
     return statistics.median(asyncio.run(loop())) * 1e6
 
 
-def overhead(repeat: int = 2000) -> None:
+def overhead(repeat: int = 2000) -> dict[str, float]:
     config = VSConfig(k=5)
     llm = FakeModel()
     messages = as_lc_messages(build_messages(PROMPT, config))
@@ -110,6 +112,13 @@ def overhead(repeat: int = 2000) -> None:
         f"  (of which the adapter's own, beyond llm.ainvoke: {adapter - core - model:.0f} us)"
     )
     print(f"   VerbalizedSampler.invoke (sync, mean): {sync:7.0f} us")
+    return {
+        "core_us": core,
+        "llm_ainvoke_us": model,
+        "sampler_ainvoke_us": adapter,
+        "adapter_over_core_us": adapter - core,
+        "sampler_invoke_sync_us": sync,
+    }
 
 
 def _timed(run: Callable[[], int], reps: int) -> tuple[float, int]:
@@ -121,7 +130,7 @@ def _timed(run: Callable[[], int], reps: int) -> tuple[float, int]:
     return statistics.median(times), got
 
 
-def wall_time(reps: int = 3) -> None:
+def wall_time(reps: int = 3) -> dict[str, float]:
     config = VSConfig(k=5, n=30)
     llm = FakeModel(latency=0.2)
     messages = as_lc_messages(build_messages(PROMPT, config))
@@ -147,8 +156,17 @@ def wall_time(reps: int = 3) -> None:
     print(f"   VerbalizedSampler.invoke:       {syn:6.3f} s  ({got_sync} samples)")
     print(f"   VerbalizedSampler.ainvoke:      {asy:6.3f} s  ({got_async} samples)")
     print(f"   speed-up: {seq / syn:.1f}x (sync), {seq / asy:.1f}x (async)")
+    return {"sequential_s": seq, "sampler_invoke_s": syn, "sampler_ainvoke_s": asy}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args()
+    figures = {"overhead": overhead(), "wall_time": wall_time()}
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
-    overhead()
-    wall_time()
+    main()

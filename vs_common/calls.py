@@ -190,10 +190,16 @@ _TRANSIENT_NAMES = frozenset(
         "ConnectTimeout",
         "RemoteProtocolError",
         "ReadError",
+        "IncompleteRead",
+        "ProtocolError",
+        # a client that could not decode the server's reply (an HTML error page
+        # from a proxy, a body cut short): the server's fault, worth retrying
+        "JSONDecodeError",
     }
 )
 
 
+_FIRST_CLIENT_ERROR = 400
 _FIRST_SERVER_ERROR = 500
 _REJECTION_STATUS = frozenset({400, 404, 415, 422, 501})
 _REJECTION_HINTS = ("tool", "function", "response_format", "json_schema", "schema")
@@ -290,7 +296,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, VSTransientError | TimeoutError | ConnectionError | asyncio.TimeoutError):
         return True
     status = status_of(exc)
-    if status is not None:
+    if status is not None and status >= _FIRST_CLIENT_ERROR:  # a 2xx on an error: read failed
         return status in _TRANSIENT_STATUS
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 
