@@ -56,7 +56,7 @@ def test_status_of_reads_response() -> None:
         ({"retry-after-ms": "250"}, 0.25),
         ({}, None),
         ({"retry-after": "soon"}, None),
-    ],  # fmt: skip
+    ],
 )
 def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
     assert retry_after_seconds(HTTPError(429, headers)) == expected
