@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vs-installed.stamp
 PACKAGES := vs_common langchain_vs llamaindex_vs
 
-.PHONY: install test lint format typecheck unit integration demo clean
+.PHONY: install test lint format typecheck unit integration demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: install
 
 demo: install
 	$(BIN)/python examples/quickstart.py
+
+# Every benchmark, one after another; one summary table and benchmarks/results/latest.json.
+bench: install
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,142 @@
+"""Run every benchmark, print one summary table, and write all figures as JSON.
+
+    python benchmarks/run_all.py [--out benchmarks/results/latest.json] [--quick]
+
+Each benchmark runs in its own process, one after another (never in parallel:
+these are 2-core machines). Their own full output goes to the terminal too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+BENCHES: list[tuple[str, list[str], list[str]]] = [
+    # name, arguments, arguments in --quick mode
+    ("core", ["core.py"], ["core.py", "--quick"]),
+    ("adversarial", ["adversarial.py", "--sizes", "1,2,5,10", "--repeat", "2"],
+     ["adversarial.py", "--sizes", "1,2", "--repeat", "1"]),
+    ("langchain_overhead", ["langchain_overhead.py"], ["langchain_overhead.py"]),
+    ("faults", ["faults.py"], ["faults.py"]),
+    ("diversity", ["diversity.py"], ["diversity.py", "--topics", "2", "--n", "10"]),
+]  # fmt: skip
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def _run(name: str, args: list[str], workdir: Path) -> dict[str, Any]:
+    out = workdir / f"{name}.json"
+    script = HERE / args[0]
+    if not script.exists():
+        return {"status": "missing"}
+    cmd = [sys.executable, str(script), *args[1:], "--json", str(out)]
+    print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, check=False)  # noqa: S603 - our own scripts, fixed arguments
+    elapsed = time.perf_counter() - t0
+    result: dict[str, Any] = {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}"}
+    result["seconds"] = round(elapsed, 1)
+    if out.exists():
+        result["figures"] = json.loads(out.read_text())
+    return result
+
+
+def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    core = results.get("core", {}).get("figures")
+    if core:
+        for fmt, us in core["parse_us"].items():
+            rows.append((f"parse 5-candidate {fmt} reply", f"{us:.0f} us (median)"))
+        orch = core["orchestration"]
+        rows.append(
+            (
+                "orchestration n=30 k=5, 200 ms calls",
+                f"{orch['wall_s'] * 1000:.0f} ms wall ({orch['wall_s'] / orch['latency_s']:.2f}x"
+                " one call)",
+            )
+        )
+    adv = results.get("adversarial", {}).get("figures")
+    if adv:
+        for name, row in adv.items():
+            sizes = list(row)
+            first, last = row[sizes[0]], row[sizes[-1]]
+            rows.append(
+                (
+                    f"adversarial {name}",
+                    f"{first['seconds']:.3f} s @ {sizes[0]} .. {last['seconds']:.3f} s @"
+                    f" {sizes[-1]}, peak {last['peak_mb']:.1f} MB",
+                )
+            )
+    lc = results.get("langchain_overhead", {}).get("figures")
+    if lc:
+        o, w = lc["overhead"], lc["wall_time"]
+        rows.append(("LangChain adapter over core, per run", f"{o['adapter_over_core_us']:.0f} us"))
+        rows.append(
+            (
+                "LangChain n=30 k=5, 200 ms model",
+                f"{w['sampler_ainvoke_s']:.2f} s async, {w['sampler_invoke_s']:.2f} s sync,"
+                f" {w['sequential_s']:.2f} s sequential loop",
+            )
+        )
+    faults = results.get("faults", {}).get("figures")
+    if faults:
+        for r in faults:
+            rows.append(
+                (
+                    f"faults 30%: {r['path']}",
+                    f"{r['calls_ok']}/{r['calls']} calls ok, {r['candidates_kept']}/"
+                    f"{r['candidates_delivered']} candidates kept, {r['wall_s']:.1f} s",
+                )
+            )
+    div = results.get("diversity", {}).get("figures")
+    if isinstance(div, dict):
+        for key, value in div.get("summary", div).items():
+            if isinstance(value, int | float | str):
+                rows.append((f"diversity {key}", str(value)))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    ap.add_argument("--quick", action="store_true", help="smaller runs")
+    ap.add_argument("--only", help="comma-separated benchmark names")
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, full, quick in BENCHES:
+            if only and name not in only:
+                continue
+            results[name] = _run(name, quick if args.quick else full, Path(tmp))
+    print("\n=== summary", _machine())
+    width = max((len(k) for k, _ in _summary(results)), default=20)
+    for key, value in _summary(results):
+        print(f"  {key:<{width}}  {value}")
+    for name, res in results.items():
+        if res["status"] != "ok":
+            print(f"  {name}: {res['status']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": _machine(), "results": results}, indent=2))
+    print(f"figures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
