@@ -46,7 +46,7 @@ test: install
 	$(BIN)/pytest
 
 demo: install
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/vs generate "Write a joke about coffee"
 
 # Every benchmark, one after another; one summary table and benchmarks/results/latest.json.
 bench: install

@@ -104,7 +104,7 @@ def main() -> None:
             ("core (stdlib client)", core),
             ("langchain sampler", langchain),
             ("llamaindex workflow", llamaindex),
-        ]  # fmt: skip
+        ]
     ):
         try:
             rows.append(run(name, runner, args.rate, seed=100 + i))

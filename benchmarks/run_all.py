@@ -107,9 +107,19 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
             )
     div = results.get("diversity", {}).get("figures")
     if isinstance(div, dict):
-        for key, value in div.get("summary", div).items():
-            if isinstance(value, int | float | str):
-                rows.append((f"diversity {key}", str(value)))
+        for m in div.get("methods", []):
+            sem = m.get("semantic_diversity")
+            sem_text = f"{sem:.1f}" if isinstance(sem, int | float) else "n/a"
+            rows.append(
+                (
+                    f"diversity {m['method']} (n={div.get('n')}, k={div.get('k')})",
+                    f"semantic {sem_text}, ROUGE-L {m['rouge_l']:.3f}, parse"
+                    f" {m['valid_parse_rate']:.0%}, {m['tokens_per_sample']:.0f} tokens/sample",
+                )
+            )
+        ratio = div.get("vs_direct_semantic_ratio")
+        if isinstance(ratio, int | float):
+            rows.append(("diversity VS/Direct (semantic)", f"{ratio:.2f}x"))
     return rows
 
 

@@ -1,0 +1,249 @@
+"""`vs batch`: streaming, resume after a kill, errors file retried, per-line settings."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from vs_common.cli import main
+from vs_common.cli._batch import (
+    BatchOptions,
+    Job,
+    LineError,
+    errors_path_for,
+    line_seed,
+    parse_line,
+    recover_output,
+    run_batch,
+)
+
+
+def write_input(path: Path, rows: list[object]) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def batch(tmp_path: Path, call, *extra: str):
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), *extra]
+    code = main(argv, call=call, stdout=out, stderr=err)
+    return code, err.getvalue()
+
+
+def test_parse_line_accepts_settings_and_rejects_typos():
+    job = parse_line(b'{"id": "a", "prompt": "p", "k": 2, "n": 4, "method": "sequence"}', 1, {})
+    assert isinstance(job, Job)
+    assert (job.config.k, job.config.total, job.config.method.value) == (2, 4, "sequence")
+    inherited = parse_line(b'{"id": 1, "prompt": "p"}', 1, {"k": 3, "threshold": 0.2})
+    assert isinstance(inherited, Job)
+    assert (inherited.config.k, inherited.config.threshold) == (3, 0.2)
+    for raw, needle in [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"prompt": "p"}', "'id'"),
+        (b'{"id": true, "prompt": "p"}', "'id'"),
+        (b'{"id": 1, "prompt": ""}', "'prompt'"),
+        (b'{"id": 1, "prompt": "p", "thresold": 0.1}', "'thresold'"),
+        (b'{"id": 1, "prompt": "p", "k": 0}', "'k'"),
+        (b'{"id": 1, "prompt": "p", "method": "direct", "threshold": 0.1}', "'threshold'"),
+        (b'{"id": 1, "prompt": "p", "strategy": "best"}', "--strategy"),
+    ]:
+        result = parse_line(raw, 9, {})
+        assert isinstance(result, LineError), raw
+        assert needle in result.message, (raw, result.message)
+        assert result.line == 9
+
+
+def test_writes_one_line_per_id_with_distribution_and_selection(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [
+        {"id": 1, "prompt": "alpha"},
+        {"id": "b", "prompt": "beta", "k": 2, "n": 4, "meta": {"topic": "t"}},
+        "",
+        {"id": 3, "prompt": "gamma", "method": "direct", "n": 2},
+    ])  # fmt: skip
+    code, err = batch(tmp_path, fake_call, "--seed", "5")
+    assert code == 0, err
+    rows = read_jsonl(tmp_path / "out.jsonl")
+    assert sorted(str(r["id"]) for r in rows) == ["1", "3", "b"]
+    by_id = {r["id"]: r for r in rows}
+    assert len(by_id["b"]["candidates"]) == 4
+    assert by_id["b"]["num_calls"] == 2
+    assert by_id["b"]["meta"] == {"topic": "t"}
+    assert by_id["b"]["config"]["k"] == 2
+    assert by_id[3]["config"]["method"] == "direct"
+    assert by_id[1]["selected"] in by_id[1]["candidates"]
+    assert "3 written" in err
+    assert not read_jsonl(errors_path_for(tmp_path / "out.jsonl"))
+
+
+def test_restart_skips_ids_already_written(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(5)])
+    assert batch(tmp_path, fake_call)[0] == 0
+    assert len(fake_call.requests) == 5
+    code, err = batch(tmp_path, fake_call)
+    assert code == 0
+    assert len(fake_call.requests) == 5  # nothing sent again
+    assert "0 written" in err
+    assert "5 already done" in err
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 5
+
+
+def test_partial_trailing_line_is_truncated_then_redone(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(4)])
+    assert batch(tmp_path, fake_call)[0] == 0
+    out = tmp_path / "out.jsonl"
+    data = out.read_bytes()
+    lines = data.splitlines(keepends=True)
+    killed = b"".join(lines[:2]) + lines[2][: len(lines[2]) // 2]  # killed mid-write of line 3
+    out.write_bytes(killed)
+    lost_id = json.loads(lines[2])["id"]
+    fake_call.requests.clear()
+    code, _ = batch(tmp_path, fake_call)
+    assert code == 0
+    rows = read_jsonl(out)  # every line valid JSON
+    assert sorted(r["id"] for r in rows) == [0, 1, 2, 3]
+    assert len(fake_call.requests) == 2  # the cut-off id and the one never written
+    assert lost_id in [json.loads(line)["id"] for line in out.read_bytes().splitlines()[2:]]
+
+
+def test_recover_output_truncates_and_returns_ids(tmp_path):
+    out = tmp_path / "o.jsonl"
+    out.write_bytes(b'{"id": 1}\n{"id": "x"}\n{"id": 2, "cand')
+    assert recover_output(out) == {"1", '"x"'}
+    assert out.read_bytes() == b'{"id": 1}\n{"id": "x"}\n'
+    assert recover_output(tmp_path / "missing.jsonl") == set()
+
+
+def test_recover_output_drops_bad_and_duplicate_lines(tmp_path):
+    out = tmp_path / "o.jsonl"
+    out.write_bytes(b'{"id": 1}\ngarbage\n{"id": 1, "again": true}\n[3]\n{"id": 2}\n{"id"')
+    assert recover_output(out) == {"1", "2"}
+    assert out.read_bytes() == b'{"id": 1}\n{"id": 2}\n'
+    assert not (tmp_path / "o.jsonl.tmp").exists()
+
+
+def test_failures_go_to_errors_file_and_are_retried(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [
+        {"id": 1, "prompt": "fine", "k": 1},
+        {"id": 2, "prompt": "FAIL me", "k": 1},
+        "{broken",
+        {"id": 4, "prompt": "fine too", "k": 1},
+    ])  # fmt: skip
+    fake_call.fail_when = "FAIL"
+    code, err = batch(tmp_path, fake_call)
+    assert code == 1
+    errors = read_jsonl(errors_path_for(tmp_path / "out.jsonl"))
+    assert sorted((e["line"], e["id"]) for e in errors) == [(2, 2), (3, None)]
+    failed = next(e for e in errors if e["id"] == 2)
+    assert failed["error"] == "VSSamplingError"
+    assert failed["failures"][0]["message"] == "refused: FAIL me"
+    assert "2 failed" in err
+    assert sorted(r["id"] for r in read_jsonl(tmp_path / "out.jsonl")) == [1, 4]
+
+    # Next run: the server is fixed and the input line repaired; only those are retried.
+    fake_call.fail_when = None
+    fake_call.requests.clear()
+    write_input(tmp_path / "in.jsonl", [
+        {"id": 1, "prompt": "fine", "k": 1},
+        {"id": 2, "prompt": "FAIL me", "k": 1},
+        {"id": 3, "prompt": "repaired", "k": 1},
+        {"id": 4, "prompt": "fine too", "k": 1},
+    ])  # fmt: skip
+    code, err = batch(tmp_path, fake_call)
+    assert code == 0, err
+    assert sorted(r.messages[-1]["content"] for r in fake_call.requests) == ["FAIL me", "repaired"]
+    assert sorted(r["id"] for r in read_jsonl(tmp_path / "out.jsonl")) == [1, 2, 3, 4]
+    assert read_jsonl(errors_path_for(tmp_path / "out.jsonl")) == []
+
+
+def test_duplicate_ids_in_input_are_written_once(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [
+        {"id": 1, "prompt": "a", "k": 1},
+        {"id": 1, "prompt": "b", "k": 1},
+        {"id": "1", "prompt": "c", "k": 1},
+    ])  # fmt: skip
+    code, err = batch(tmp_path, fake_call)
+    assert code == 0
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] in ([1, "1"], ["1", 1])
+    assert "1 duplicate id(s)" in err
+
+
+def test_in_flight_is_bounded(tmp_path, fake_call):
+    call = fake_call
+    call.delay = 0.01
+    source = write_input(
+        tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(40)]
+    )
+    options = BatchOptions(
+        input=source, output=tmp_path / "out.jsonl", concurrency=3, show_progress=False
+    )
+    summary = asyncio.run(run_batch(options, call, io.StringIO()))
+    assert summary.written == 40
+    assert 1 < call.max_in_flight <= 3
+
+
+def test_progress_reports_rate_and_eta(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(3)])
+    _, err = batch(tmp_path, fake_call)
+    assert "batch: 3/3 (3 written, 0 failed, 0 already done)" in err
+    assert "prompts/s" in err
+    assert "ETA" in err
+
+
+def test_output_must_differ_from_input(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p"}])
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "in.jsonl")]
+    assert main(argv, call=fake_call, stdout=out, stderr=err) == 2
+    assert "--output" in err.getvalue()
+
+
+def test_stops_when_the_server_keeps_failing_and_resumes_later(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(50)])
+    fake_call.fail_when = "p"
+    code, err = batch(tmp_path, fake_call, "--max-consecutive-failures", "5", "--concurrency", "1")
+    assert code == 1
+    assert "stopped after 5 prompts in a row failed" in err
+    assert len(fake_call.requests) == 5  # it did not burn through the other 45
+    assert len(read_jsonl(errors_path_for(tmp_path / "out.jsonl"))) == 5
+    fake_call.fail_when = None
+    code, _ = batch(tmp_path, fake_call)
+    assert code == 0
+    assert sorted(r["id"] for r in read_jsonl(tmp_path / "out.jsonl")) == list(range(50))
+
+
+def test_seed_gives_each_line_its_own_reproducible_seed():
+    a = parse_line(b'{"id": "a", "prompt": "p"}', 1, {"seed": 7})
+    b = parse_line(b'{"id": "b", "prompt": "p"}', 2, {"seed": 7})
+    own = parse_line(b'{"id": "c", "prompt": "p", "seed": 3}', 3, {"seed": 7})
+    unseeded = parse_line(b'{"id": "a", "prompt": "p"}', 1, {})
+    assert isinstance(a, Job) and isinstance(b, Job) and isinstance(own, Job)
+    assert isinstance(unseeded, Job)
+    assert a.selection.seed == line_seed(7, "a")
+    assert a.selection.seed != b.selection.seed
+    assert own.selection.seed == 3
+    assert unseeded.selection.seed is None
+
+
+def test_a_second_concurrent_run_on_the_same_output_is_refused(tmp_path, fake_call):
+    fcntl = pytest.importorskip("fcntl")
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": 1}])
+    errors = errors_path_for(tmp_path / "out.jsonl")
+    with errors.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as if another `vs batch` were running
+        code, err = batch(tmp_path, fake_call)
+        assert code == 1
+        assert "another `vs batch` is writing" in err
+        assert not fake_call.requests
+    code, _ = batch(tmp_path, fake_call)
+    assert code == 0
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [1]

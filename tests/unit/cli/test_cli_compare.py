@@ -1,0 +1,189 @@
+"""`vs compare`: the methods on one budget, metrics, table, JSON and the HTML report."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import pytest
+
+from vs_common.cli import main
+from vs_common.cli._compare import (
+    Comparison,
+    compare_methods,
+    format_table,
+    load_embedder,
+    score,
+)
+from vs_common.methods import Method
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run(argv, call):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, call=call, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def bag_of_letters(texts):
+    """A tiny deterministic embedder: letter counts."""
+    return [[t.count(c) + 0.01 for c in "abcdefghijklmnopqrstuvwxyz0123456789"] for t in texts]
+
+
+def test_same_budget_for_every_method(fake_call):
+    results = asyncio.run(
+        compare_methods(["p1", "p2"], [Method.DIRECT, Method.SEQUENCE, Method.VS_STANDARD],
+                        fake_call, n=6, k=3)
+    )  # fmt: skip
+    assert [r.samples for r in results] == [12, 12, 12]
+    assert [r.calls for r in results] == [12, 4, 4]  # direct: one sample per call
+    score(results, bag_of_letters)
+    direct, sequence, vs = results
+    assert direct.rouge_l == 1.0  # the fake collapses: the same answer each time
+    assert direct.semantic == pytest.approx(0.0, abs=1e-9)
+    assert vs.rouge_l < 1.0
+    assert vs.semantic > direct.semantic
+    assert sequence.distinct_1 > direct.distinct_1
+    assert direct.valid_rate == vs.valid_rate == 1.0
+    assert direct.tokens_per_sample == 100.0  # 100 tokens per call, 1 sample per call
+    assert vs.tokens_per_sample == pytest.approx(100.0 / 3)
+
+
+def test_valid_parse_rate_counts_failed_calls(fake_call):
+    fake_call.fail_when = "bad"
+    results = asyncio.run(
+        compare_methods(["good", "bad"], [Method.VS_STANDARD], fake_call, n=4, k=2)
+    )
+    score(results, None)
+    assert results[0].calls == 4
+    assert results[0].valid_rate == 0.5
+    assert results[0].semantic is None
+
+
+def test_ratio_and_table():
+    results = asyncio.run(
+        compare_methods(["p"], [Method.DIRECT, Method.VS_STANDARD], _two_answer_call(), n=4, k=2)
+    )
+    score(results, bag_of_letters)
+    comparison = Comparison(["p"], 4, 2, results)
+    table = format_table(comparison).splitlines()
+    assert table[2].startswith("Direct")
+    assert table[3].startswith("VS-Standard")
+    direct, vs = results
+    ratio = comparison.ratio("semantic")
+    assert ratio == pytest.approx(vs.semantic / direct.semantic)
+    assert ratio > 1
+    assert comparison.ratio("rouge_l") == pytest.approx((1 - vs.rouge_l) / (1 - direct.rouge_l))
+    assert f"VS-Standard / Direct: semantic diversity {ratio:.2f}x" in "\n".join(table)
+
+
+def test_no_ratio_when_direct_collapses_completely(fake_call):
+    results = asyncio.run(
+        compare_methods(["p"], [Method.DIRECT, Method.VS_STANDARD], fake_call, n=4, k=2)
+    )
+    score(results, bag_of_letters)
+    comparison = Comparison(["p"], 4, 2, results)
+    assert comparison.ratio("semantic") is None
+    assert comparison.ratio("rouge_l") is None
+    assert "VS-Standard / Direct" not in format_table(comparison)
+
+
+def _two_answer_call():
+    from vs_common.calls import CallResponse
+
+    async def call(request):
+        if request.schema is None:  # direct: two near-identical answers
+            return CallResponse(
+                output=["coffee joke aaa", "coffee joke aab"][request.call_index % 2]
+            )
+        texts = ["zebra xylophone", "quantum kettle 42", "moon bakery"][:2]
+        return CallResponse(output={"responses": [{"text": t, "probability": 1} for t in texts]})
+
+    return call
+
+
+def test_load_embedder_notes_the_missing_extra(monkeypatch):
+    import vs_common.embeddings as emb
+
+    def missing():
+        msg = 'the embedder needs onnxruntime: pip install "verbalized-sampling-kit[metrics]"'
+        raise ImportError(msg)
+
+    monkeypatch.setattr(emb, "default_embedder", missing)
+    embedder, note = load_embedder()
+    assert embedder is None
+    assert 'pip install "verbalized-sampling-kit[metrics]"' in note
+    assert load_embedder(False) == (None, "semantic diversity skipped (--no-semantic)")
+
+
+def test_compare_command_prints_table_and_writes_report(tmp_path, fake_call, monkeypatch):
+    monkeypatch.setattr(
+        "vs_common.cli._compare.load_embedder", lambda enabled=True: (bag_of_letters, None)
+    )
+    report = tmp_path / "report"
+    code, out, err = run(
+        ["compare", "Write a joke about coffee", "Write a haiku", "-n", "6", "-k", "3",
+         "--report", str(report)],
+        fake_call,
+    )  # fmt: skip
+    assert code == 0, err
+    for label in ("Direct", "Sequence", "VS-Standard"):
+        assert label in out
+    html = (report / "index.html").read_text(encoding="utf-8")
+    for name in ("diversity.png", "cost.png", "answers_1.png", "answers_2.png"):
+        assert (report / name).read_bytes()[:8] == PNG_MAGIC
+        assert f'src="{name}"' in html
+    assert "Write a haiku" in html
+    assert "report written to" in err
+
+
+def test_compare_escapes_model_text_in_html(tmp_path, fake_call):
+    report = tmp_path / "r"
+    code, _, _ = run(
+        ["compare", "<script>alert(1)</script>", "-n", "2", "-k", "2", "--no-semantic",
+         "--report", str(report), "--methods", "vs_standard"],
+        fake_call,
+    )  # fmt: skip
+    assert code == 0
+    html = (report / "index.html").read_text(encoding="utf-8")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_compare_json_and_other_methods(fake_call):
+    code, out, _ = run(
+        ["compare", "p", "-n", "4", "-k", "2", "--methods", "direct,vs_cot", "--json",
+         "--no-report", "--no-semantic", "-q"],
+        fake_call,
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert [m["method"] for m in data["methods"]] == ["direct", "vs_cot"]
+    assert data["semantic_note"] == "semantic diversity skipped (--no-semantic)"
+    assert data["methods"][1]["valid_parse_rate"] == 1.0
+    assert len(data["methods"][1]["runs"][0]["candidates"]) == 4
+
+
+def test_report_without_matplotlib_still_writes_html(tmp_path, fake_call, monkeypatch):
+    def no_matplotlib():
+        msg = "No module named 'matplotlib'"
+        raise ImportError(msg)
+
+    monkeypatch.setattr("vs_common.cli._report._pyplot", no_matplotlib)
+    code, _, err = run(
+        ["compare", "p", "-n", "2", "-k", "2", "--no-semantic", "--report", str(tmp_path / "r")],
+        fake_call,
+    )  # fmt: skip
+    assert code == 0
+    assert 'pip install "verbalized-sampling-kit[report]"' in err
+    assert (tmp_path / "r" / "index.html").exists()
+    assert not list((tmp_path / "r").glob("*.png"))
+
+
+def test_compare_unreachable_server_is_one_line(closed_port_url):
+    code, _, err = run(["compare", "p", "--base-url", closed_port_url, "--model", "m"], None)
+    assert code == 1
+    assert closed_port_url in err
+    assert len(err.strip().splitlines()) == 1

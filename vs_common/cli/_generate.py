@@ -1,0 +1,106 @@
+"""``vs generate PROMPT``: sample a verbalized distribution and select one candidate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+from vs_common.calls import Call
+from vs_common.cli._backend import BackendOptions, open_backend
+from vs_common.cli._common import CLIError, Selection, config_from
+from vs_common.cli._progress import ProgressLine, sampling_progress
+from vs_common.cli._render import distribution_payload, render_table
+from vs_common.errors import VSSamplingError
+from vs_common.methods import VSConfig
+from vs_common.sampling import RetryPolicy, Structured, run_sampling, run_sync
+
+__all__ = ["run_generate", "sampling_failure"]
+
+
+def sampling_failure(exc: VSSamplingError, label: str) -> CLIError:
+    """One clear line for a run where too few calls succeeded."""
+    first = exc.failures[0] if exc.failures else None
+    if first is not None and all("Could not reach" in f.message for f in exc.failures):
+        msg = f"cannot reach the model server ({label}): {first.message}"
+    elif first is not None:
+        msg = (
+            f"all {len(exc.failures)} call(s) failed ({label}); last error:"
+            f" {exc.failures[-1].error_type}: {exc.failures[-1].message[:300]}"
+        )
+    else:
+        msg = f"sampling failed ({label}): {exc}"
+    return CLIError(" ".join(msg.split()))
+
+
+def _summary(config: VSConfig, dist: Any, model: str) -> str:
+    samples = len(dist.all_texts())
+    head = (
+        f"{len(dist.candidates)} candidates ({samples} samples) from {dist.num_calls} call(s)"
+        f" | {config.method.value} k={config.k} n={config.total} | model {model}"
+    )
+    if dist.usage is not None and samples:
+        tokens = dist.usage.total_tokens
+        head += f" | {tokens} tokens ({tokens / samples:.0f}/sample)"
+    if dist.failures:
+        head += f" | {len(dist.failures)} call(s) failed"
+    return head
+
+
+def run_generate(
+    args: argparse.Namespace,
+    backend_options: BackendOptions,
+    out: TextIO,
+    err: TextIO,
+    *,
+    call: Call | None = None,
+) -> int:
+    """Run ``vs generate`` with parsed arguments; returns the exit code.
+
+    Raises:
+        UsageError: A bad option value (exit 2).
+        CLIError: The server failed (exit 1).
+    """
+    settings = vars(args)
+    config = config_from(settings)
+    selection = Selection.from_settings(settings, config)
+    with open_backend(backend_options, err, call=call) as backend:
+        show = not args.quiet and config.num_calls > 1
+        on_progress = sampling_progress(ProgressLine(err)) if show else None
+        try:
+            dist = run_sync(
+                run_sampling(
+                    args.prompt,
+                    config,
+                    backend.call,
+                    structured=args.structured,
+                    max_concurrency=args.concurrency,
+                    retry=RetryPolicy(max_retries=args.retries),
+                    on_progress=on_progress,
+                    jitter_seed=args.seed,
+                )
+            )
+        except VSSamplingError as exc:
+            raise sampling_failure(exc, backend.label) from None
+    if not dist.candidates:
+        msg = f"the model returned no usable candidate ({backend.label})"
+        raise CLIError(msg)
+    chosen = selection.choose(dist)
+    if args.json:
+        payload = distribution_payload(
+            dist, chosen, config, prompt=args.prompt, model=backend.model
+        )
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    else:
+        header = _summary(config, dist, backend.model)
+        out.write(
+            render_table(
+                dist, chosen, encoding=getattr(out, "encoding", None) or "utf-8", header=header
+            )
+            + "\n"
+        )
+    out.flush()
+    return 0
+
+
+STRUCTURED_CHOICES: tuple[Structured, ...] = ("auto", "tool", "json_schema", "text")
