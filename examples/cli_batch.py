@@ -11,13 +11,15 @@ The same from the shell:
 
     vs batch prompts.jsonl -o data.jsonl -k 5 -n 5
 
-Backend: ``--base-url``/``OPENAI_API_KEY`` as for ``vs generate``; with
-neither, the embedded SmolLM2-135M model is started for the run.
+Backend: ``$VS_BASE_URL`` (and ``$VS_MODEL``) if set, else as for ``vs
+generate``: OpenAI with ``OPENAI_API_KEY``, or the embedded SmolLM2-135M model
+started for the run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +46,11 @@ def run() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     prompts, output = folder / "prompts.jsonl", folder / "data.jsonl"
     write_prompts(prompts)
-    code = main(["batch", str(prompts), "-o", str(output), "--max-tokens", "300"])
+    args = ["batch", str(prompts), "-o", str(output), "--max-tokens", "300"]
+    if os.environ.get("VS_BASE_URL"):  # a server of your own (the tests point this at theirs)
+        args += ["--base-url", os.environ["VS_BASE_URL"]]
+        args += ["--model", os.environ["VS_MODEL"]] if os.environ.get("VS_MODEL") else []
+    code = main(args)
     if output.exists():
         for line in output.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
