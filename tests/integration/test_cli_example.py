@@ -30,7 +30,7 @@ def test_cli_batch_example_runs_and_resumes(local_server: LocalModelServer, tmp_
     first = _run(tmp_path, local_server)
     assert first.returncode in (0, 1), first.stderr  # 1: some prompts failed and were recorded
     output = tmp_path / "data.jsonl"
-    errors = tmp_path / "data.jsonl.errors.jsonl"
+    errors = tmp_path / "data.errors.jsonl"
     ids = (
         [json.loads(line)["id"] for line in output.read_text().splitlines()]
         if output.exists()
