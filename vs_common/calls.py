@@ -135,7 +135,7 @@ _SECRET_PATTERNS = (
     (
         re.compile(
             r"(?i)(\"?(?:api[_-]?key|x-api-key|authorization|access[_-]?token|secret)\"?"
-            r"\s*[:=]\s*\"?)[^\"\s,}]{6,}"
+            r"\s*[:=]\s*\"?(?:bearer\s+)?)(?!bearer\b)[^\"\s,}]{6,}"
         ),
         r"\1***",
     ),
