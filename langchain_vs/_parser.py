@@ -15,15 +15,13 @@ from langchain_vs._config import take_config_fields
 from langchain_vs._convert import finish_reason_of, message_output
 from langchain_vs._prompts import escape_braces
 from vs_common import (
+    StreamingParser,
     VerbalizedDistribution,
     VSConfig,
     VSParseError,
     parse_distribution,
     system_instruction,
 )
-
-# vs_common.__all__ omits StreamingParser (reported); import it from its module.
-from vs_common.parsing import StreamingParser
 
 __all__ = ["VerbalizedSamplingParser"]
 
