@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Mapping, Sequence
+import operator
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias
 
@@ -33,6 +36,7 @@ from vs_common import (
     CallResponse,
     Candidate,
     Message,
+    Progress,
     RetryPolicy,
     Strategy,
     Structured,
@@ -41,6 +45,7 @@ from vs_common import (
     VSConfigError,
     VSStructuredOutputUnsupported,
     check_strategy,
+    pool,
     run_sampling,
     run_sync,
     select,
@@ -146,8 +151,8 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         workers = self._concurrency(config)
         # The sync path calls llm.invoke in threads: async HTTP clients that a
         # model caches must not be reused across the fresh loops of run_sync.
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vs-call") as pool:
-            call = self._call(child, pool)
+        with ThreadPoolExecutor(workers, thread_name_prefix="vs-call") as executor:
+            call = self._call(child, executor)
             dist = run_sync(self._run(prompt, call, workers))
         return self._output(dist)
 
@@ -164,7 +169,11 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         return self._output(dist)
 
     async def _run(
-        self, prompt: str | list[Message], call: Call, workers: int
+        self,
+        prompt: str | list[Message],
+        call: Call,
+        workers: int,
+        on_progress: Callable[[Progress], None] | None = None,
     ) -> VerbalizedDistribution:
         return await run_sampling(
             prompt,
@@ -174,7 +183,122 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             max_concurrency=workers,
             retry=self.retry,
             min_successes=self.min_successes,
+            on_progress=on_progress,
         )
+
+    # -- streaming: the pooled distribution grows as each call ends ---------------
+
+    def stream(
+        self, input: SamplerInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[SamplerOutput]:
+        """Yield the pooled distribution after each call, then the final result.
+
+        With a selection strategy only the chosen candidate is yielded, once.
+        The last item is what ``invoke`` returns.
+        """
+        yield from self.transform(iter([input]), config, **kwargs)
+
+    async def astream(
+        self, input: SamplerInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[SamplerOutput]:
+        """Async :meth:`stream`."""
+
+        async def one() -> AsyncIterator[SamplerInput]:
+            yield input
+
+        async for item in self.atransform(one(), config, **kwargs):
+            yield item
+
+    def transform(
+        self,
+        input: Iterator[SamplerInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[SamplerOutput]:
+        """Stream from an input stream (the input is read whole first)."""
+        yield from self._transform_stream_with_config(input, self._transform, config, **kwargs)
+
+    async def atransform(
+        self,
+        input: AsyncIterator[SamplerInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[SamplerOutput]:
+        """Async :meth:`transform`."""
+        async for item in self._atransform_stream_with_config(
+            input, self._atransform, config, **kwargs
+        ):
+            yield item
+
+    def _transform(
+        self,
+        inputs: Iterator[SamplerInput],
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> Iterator[SamplerOutput]:
+        prompt = self._core_prompt(_whole(list(inputs)), config)
+        child = patch_config(config, callbacks=run_manager.get_child())
+        workers = self._concurrency(config)
+        updates: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+        def work() -> None:
+            try:
+                with ThreadPoolExecutor(workers, thread_name_prefix="vs-call") as executor:
+                    call = self._call(child, executor)
+                    on_progress = functools.partial(_put_progress, updates)
+                    dist = run_sync(self._run(prompt, call, workers, on_progress))
+                updates.put(("done", dist))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                updates.put(("error", exc))
+
+        ctx = contextvars.copy_context()
+        worker = threading.Thread(target=ctx.run, args=(work,), name="vs-stream", daemon=True)
+        worker.start()
+        try:
+            yield from self._drain(iter(updates.get, None), [])
+        finally:
+            worker.join()
+
+    async def _atransform(
+        self,
+        inputs: AsyncIterator[SamplerInput],
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> AsyncIterator[SamplerOutput]:
+        prompt = self._core_prompt(_whole([x async for x in inputs]), config)
+        child = patch_config(config, callbacks=run_manager.get_child())
+        workers = self._concurrency(config)
+        updates: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        on_progress = functools.partial(_put_progress, updates)
+        task = asyncio.ensure_future(
+            self._run(prompt, self._call(child, None), workers, on_progress)
+        )
+        task.add_done_callback(functools.partial(_put_result, updates))
+        partial: list[VerbalizedDistribution] = []
+        try:
+            while True:
+                update = await updates.get()
+                for item in self._drain(iter([update]), partial):
+                    yield item
+                if update[0] != "dist":
+                    return
+        finally:
+            task.cancel()
+
+    def _drain(
+        self, updates: Iterator[tuple[str, Any]], partial: list[VerbalizedDistribution]
+    ) -> Iterator[SamplerOutput]:
+        """Turn progress updates into outputs (``partial`` keeps the calls so far)."""
+        for kind, value in updates:
+            if kind == "dist":
+                partial.append(value)
+                if self.strategy is None:
+                    yield pool(partial)
+                continue
+            if kind == "error":
+                raise value
+            yield self._output(value)
+            return
 
     def _concurrency(self, config: RunnableConfig) -> int:
         value = config.get("max_concurrency")
@@ -248,6 +372,32 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             "json_schema": {"name": request.tool_name, "schema": schema, "strict": False},
         }
         return self.llm.bind(response_format=response_format)
+
+
+def _whole(chunks: list[SamplerInput]) -> SamplerInput:
+    """The input from its streamed chunks: added up when they can be, else the last."""
+    if not chunks:
+        msg = "the sampler received no input"
+        raise VSConfigError(msg, field="input")
+    try:
+        whole: SamplerInput = functools.reduce(operator.add, chunks)
+    except TypeError:
+        return chunks[-1]
+    return whole
+
+
+def _put_progress(
+    updates: queue.SimpleQueue[tuple[str, Any]] | asyncio.Queue[tuple[str, Any]], p: Progress
+) -> None:
+    if p.distribution is not None:
+        updates.put_nowait(("dist", p.distribution))
+
+
+def _put_result(updates: asyncio.Queue[tuple[str, Any]], task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    updates.put_nowait(("error", exc) if exc is not None else ("done", task.result()))
 
 
 async def _invoke_model(

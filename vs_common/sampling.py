@@ -128,12 +128,22 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report: calls done of planned, candidates so far, failures."""
+    """A progress report after each call: calls done of planned, candidates, failures.
+
+    Attributes:
+        calls_done: Calls ended so far (successful or not).
+        calls_planned: Calls planned in all.
+        candidates: Candidates received so far.
+        failures: Calls failed so far.
+        distribution: The distribution of the call that just ended (None if
+            it failed), so a caller can stream the growing pooled result.
+    """
 
     calls_done: int
     calls_planned: int
     candidates: int
     failures: int
+    distribution: VerbalizedDistribution | None = None
 
 
 @dataclass
@@ -185,7 +195,9 @@ class _Run:
         else:
             self.failed += 1
         if self.on_progress is not None:
-            self.on_progress(Progress(self.done, self.planned, self.candidates, self.failed))
+            self.on_progress(
+                Progress(self.done, self.planned, self.candidates, self.failed, outcome.dist)
+            )
 
     async def one_call(self, index: int, messages: list[Message]) -> _Outcome:
         """One logical call: retries, mode fallback and re-asks included."""

@@ -290,7 +290,9 @@ async def test_progress_reported_per_call() -> None:
     seen: list[Progress] = []
     await run_sampling("Joke", VSConfig(k=2, n=6), Script(good), on_progress=seen.append)
     assert [p.calls_done for p in seen] == [1, 2, 3]
-    assert seen[-1] == Progress(calls_done=3, calls_planned=3, candidates=6, failures=0)
+    last = seen[-1]
+    assert (last.calls_done, last.calls_planned, last.candidates, last.failures) == (3, 3, 6, 0)
+    assert all(p.distribution is not None and len(p.distribution) == 2 for p in seen)
 
 
 @pytest.mark.parametrize(
