@@ -1,7 +1,7 @@
 # Two entry points: `make demo` (the main job on the embedded local model when
-# no API key is set) and `make test` (lint, types, unit and integration tests).
-# Both install the project into .venv first; the install is skipped while the
-# stamp file is newer than pyproject.toml.
+# no API key is set) and `make test` (lint, types, coverage, unit and integration
+# tests). Both install the project into .venv first; the install is skipped while
+# the stamp file is newer than pyproject.toml and this Makefile.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,15 +9,41 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vs-installed.stamp
 PACKAGES := vs_common langchain_vs llamaindex_vs
 
+# The embedded model server, llama-cpp-python, has no Linux wheels on PyPI: pip
+# compiles llama.cpp, by default for the build machine's own CPU (GGML_NATIVE=ON),
+# and such a build crashes on other CPUs (AMX: ggml-org/llama.cpp issue 20824).
+# We build it once, portably (GGML_NATIVE=OFF: the x86-64-v3 / armv8-a baseline
+# whatever CPU builds it; LLAVA_BUILD=OFF: no multimodal library, which we do not
+# use), into a project-local wheelhouse, and install only that wheel. pip caches
+# built wheels by version, not by CMAKE_ARGS, so the build runs with
+# --no-cache-dir and the install with --only-binary: a native wheel in pip's cache
+# is never reused.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+PYTAG := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+WHEELHOUSE := .wheelhouse/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable-$(PYTAG)
+LLAMA_WHEEL := $(WHEELHOUSE)/.built
+
 .PHONY: install test lint format typecheck unit integration demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-
-# pip >= 25.1 understands --group (PEP 735 dependency groups).
-$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e ".[all,local,metrics,report]" --group dev
+
+$(LLAMA_WHEEL): | $(BIN)/python
+	@echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) portably ($(LLAMA_CMAKE_ARGS)); the first time takes about 6 minutes on 2 cores."
+	rm -rf $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(BIN)/python -m pip wheel --quiet \
+		--no-cache-dir --no-deps --no-binary llama-cpp-python \
+		--wheel-dir $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	echo "$(LLAMA_CMAKE_ARGS)" > $@
+
+# pip >= 25.1 understands --group (PEP 735 dependency groups). The last line
+# replaces a llama-cpp-python that an older install put into this venv.
+$(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) --only-binary llama-cpp-python \
+		-e ".[all,local,metrics,report]" --group dev "llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
 	touch $(STAMP)
 
 install: $(STAMP)
