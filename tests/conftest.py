@@ -35,8 +35,7 @@ def _local_extra_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def local_server() -> Iterator[LocalModelServer]:
-    """One running SmolLM2 server for the session (serves one request at a time)."""
+def _local_server_session() -> Iterator[LocalModelServer]:
     missing = _local_extra_missing()
     if missing is not None:
         if os.environ.get("CI"):
@@ -44,6 +43,35 @@ def local_server() -> Iterator[LocalModelServer]:
         pytest.skip(missing)
     with LocalModelServer() as server:
         yield server
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture
+def local_server(
+    _local_server_session: LocalModelServer, request: pytest.FixtureRequest
+) -> Iterator[LocalModelServer]:
+    """One running SmolLM2 server for the session (serves one request at a time).
+
+    Checked before and after each test: if the server process died, the test
+    errors with the exit code or signal and the server's log
+    (:class:`~vs_common.local_server.LocalServerDied`), not with the
+    "connection refused" its clients would see.
+    """
+    _local_server_session.check_alive("before this test")
+    yield _local_server_session
+    # A failed test may have seen the server crash: give a dying process time to end.
+    failed = request.node.stash.get(_CALL_FAILED, False)
+    _local_server_session.check_alive("during this test", wait=2.0 if failed else 0.0)
 
 
 def responses_schema(k: int) -> dict[str, Any]:

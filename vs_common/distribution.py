@@ -113,7 +113,14 @@ class VerbalizedDistribution(BaseModel):
             cut-off candidates, repaired JSON...).
         usage: Token usage summed over the calls that produced it.
         failures: Calls of a run that produced nothing (errors kept, not lost).
-        num_calls: Calls made to produce it (0 for a single parse).
+        num_calls: Calls made to produce it (0 for a single parse), top-up
+            calls included.
+        requested: The number of samples a run was asked for (n); None for a
+            single parse.
+        shortfall: How many of the ``requested`` samples a run could not
+            deliver even after its top-up calls (0 when it holds n or more).
+        top_up_calls: Calls a run made beyond its planned ceil(n/k) because
+            replies were cut short or calls failed.
 
     Example:
         >>> d = VerbalizedDistribution.from_pairs([("a", 30), ("b", 70)])
@@ -129,6 +136,9 @@ class VerbalizedDistribution(BaseModel):
     usage: Usage | None = None
     failures: list[CallFailure] = Field(default_factory=list)
     num_calls: int = 0
+    requested: int | None = None
+    shortfall: int = 0
+    top_up_calls: int = 0
 
     @classmethod
     def from_pairs(
@@ -190,6 +200,11 @@ class VerbalizedDistribution(BaseModel):
     def probabilities(self) -> npt.NDArray[np.float64]:
         """Normalized probabilities as a numpy array that sums to 1."""
         return np.array([c.probability for c in self.candidates], dtype=np.float64)
+
+    @property
+    def num_samples(self) -> int:
+        """Responses sampled in all: the candidates' ``count`` summed (duplicates included)."""
+        return sum(c.count for c in self.candidates)
 
     def all_texts(self) -> list[str]:
         """Every sampled response, duplicates repeated ``count`` times."""
@@ -308,4 +323,12 @@ def pool(dists: Iterable[VerbalizedDistribution]) -> VerbalizedDistribution:
         usage=usage,
         failures=[f for d in items for f in d.failures],
         num_calls=sum(d.num_calls for d in items),
+        requested=_sum_known([d.requested for d in items]),
+        shortfall=sum(d.shortfall for d in items),
+        top_up_calls=sum(d.top_up_calls for d in items),
     )
+
+
+def _sum_known(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None

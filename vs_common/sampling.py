@@ -13,6 +13,11 @@ takes a prompt, a :class:`~vs_common.methods.VSConfig` and an async ``call``
   the model what was wrong;
 * uses tool calling when asked (``structured="auto"`` tries it and falls
   back to text when the server rejects it);
+* tops up: when replies were cut short or calls failed and the run holds
+  fewer than n samples, it makes further calls (at most
+  ``RetryPolicy.max_top_up_calls``, by default half the planned calls again)
+  and reports what is still missing as ``shortfall`` on the result, never
+  silently;
 * keeps every successful call's candidates when others fail, records the
   failures on the result, and raises only when fewer than ``min_successes``
   calls succeeded;
@@ -71,7 +76,9 @@ __all__ = [
 Structured = Literal["auto", "tool", "json_schema", "text"]
 T = TypeVar("T")
 
-_MAX_EXTRA_WAVES = 3  # model-decided k: further rounds of calls while short of n
+# When the model decides k, the plan assumes 5 per call; a model that gives
+# fewer needs several times the planned calls (the default top-up budget).
+_MODEL_K_TOP_UP_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -86,10 +93,21 @@ class RetryPolicy:
         jitter: Random spread of each delay, as a fraction (0.25 = +-25%).
         max_retry_after: Longest Retry-After honoured; longer waits fail the call.
         timeout: Seconds one attempt may take (None: no limit of our own).
+        max_top_up_calls: Further calls a run may make, beyond its planned
+            ceil(n/k), while it holds fewer than n samples (a reply cut by
+            max_tokens, a call that failed after its retries, a model that
+            gave fewer than k). None: half the planned calls, rounded up
+            (three times the planned calls when the model decides k, since
+            the plan then assumes 5 per call); 0: no top-ups.
 
     Example:
         >>> RetryPolicy(max_retries=5).max_reasks
         1
+        >>> (
+        ...     RetryPolicy().top_up_budget(planned=20),
+        ...     RetryPolicy(max_top_up_calls=0).top_up_budget(20),
+        ... )
+        (10, 0)
     """
 
     max_retries: int = 3
@@ -99,6 +117,7 @@ class RetryPolicy:
     jitter: float = 0.25
     max_retry_after: float = 60.0
     timeout: float | None = None
+    max_top_up_calls: int | None = None
 
     def __post_init__(self) -> None:
         """Check the numbers."""
@@ -110,11 +129,18 @@ class RetryPolicy:
             "jitter": 0 <= self.jitter <= 1,
             "max_retry_after": self.max_retry_after >= 0,
             "timeout": self.timeout is None or self.timeout > 0,
+            "max_top_up_calls": self.max_top_up_calls is None or self.max_top_up_calls >= 0,
         }
         for name, ok in checks.items():
             if not ok:
                 msg = f"RetryPolicy.{name} is out of range: {getattr(self, name)!r}"
                 raise VSConfigError(msg, field=name)
+
+    def top_up_budget(self, planned: int, *, k_known: bool = True) -> int:
+        """How many top-up calls a run of ``planned`` calls may make."""
+        if self.max_top_up_calls is not None:
+            return self.max_top_up_calls
+        return math.ceil(planned / 2) if k_known else _MODEL_K_TOP_UP_FACTOR * planned
 
     def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float | None:
         """Seconds to wait before retry number ``retry`` (1-based); None to give up."""
@@ -184,9 +210,26 @@ class _Run:
         self.usage = Usage()
         self.usage_seen = False
         self.planned = planned
+        self.top_up_budget = retry.top_up_budget(planned, k_known=config.k is not None)
+        self.top_ups = 0
         self.done = 0
         self.candidates = 0
         self.failed = 0
+
+    def top_up_size(self, outcomes: list[_Outcome], last_wave: list[_Outcome]) -> int:
+        """How many more calls to make now: 0 when the run holds n or must stop.
+
+        A wave of top-ups runs only while the run is short of n, budget is
+        left, and the previous wave delivered something (when every call of
+        a wave failed, more of the same will not help).
+        """
+        have = _delivered(outcomes)
+        missing = self.config.total - have
+        left = self.top_up_budget - self.top_ups
+        if missing <= 0 or left <= 0 or not any(o.dist for o in last_wave):
+            return 0
+        per_call = max(1.0, have / sum(1 for o in outcomes if o.dist is not None))
+        return min(left, math.ceil(missing / per_call))
 
     def report(self, outcome: _Outcome) -> None:
         self.done += 1
@@ -369,33 +412,44 @@ async def _tracked(run: _Run, index: int, messages: list[Message]) -> _Outcome:
     return outcome
 
 
+def _delivered(outcomes: list[_Outcome]) -> int:
+    """Samples the successful calls hold (a pooled duplicate counts each time)."""
+    return sum(o.dist.num_samples for o in outcomes if o.dist is not None)
+
+
 async def _independent(run: _Run, messages: list[Message], planned: int) -> list[_Outcome]:
-    outcomes = list(await asyncio.gather(*(_tracked(run, i, messages) for i in range(planned))))
-    if run.config.k is None:  # model-decided k: top up while short of n
-        for _ in range(_MAX_EXTRA_WAVES):
-            have = sum(len(o.dist.candidates) for o in outcomes if o.dist is not None)
-            got = [len(o.dist.candidates) for o in outcomes if o.dist is not None]
-            if have >= run.config.total or not got:
-                break
-            per_call = max(1.0, sum(got) / len(got))
-            extra = math.ceil((run.config.total - have) / per_call)
-            start = len(outcomes)
-            run.planned += extra
-            outcomes += await asyncio.gather(
-                *(_tracked(run, start + i, messages) for i in range(extra))
-            )
+    wave = list(await asyncio.gather(*(_tracked(run, i, messages) for i in range(planned))))
+    outcomes = list(wave)
+    while extra := run.top_up_size(outcomes, wave):
+        start = len(outcomes)
+        run.planned += extra
+        run.top_ups += extra
+        wave = list(
+            await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(extra)))
+        )
+        outcomes += wave
     return outcomes
 
 
 async def _conversation(run: _Run, prompt: str | Sequence[Message], turns: int) -> list[_Outcome]:
     history: list[str] = []
     outcomes: list[_Outcome] = []
-    for turn in range(turns):
+
+    async def turn() -> _Outcome:
         messages = build_messages(prompt, run.config, history=history)
-        outcome = await _tracked(run, turn, messages)
+        outcome = await _tracked(run, len(outcomes), messages)
         outcomes.append(outcome)
         if outcome.reply is not None:
             history.append(outcome.reply)
+        return outcome
+
+    for _ in range(turns):
+        await turn()
+    wave = list(outcomes)
+    while run.top_up_size(outcomes, wave):  # further turns of the same conversation
+        run.planned += 1
+        run.top_ups += 1
+        wave = [await turn()]
     return outcomes
 
 
@@ -407,6 +461,9 @@ def _result(run: _Run, outcomes: list[_Outcome], min_successes: int) -> Verbaliz
             "usage": run.usage if run.usage_seen else None,
             "failures": failures,
             "num_calls": len(outcomes),
+            "requested": run.config.total,
+            "shortfall": max(0, run.config.total - _delivered(outcomes)),
+            "top_up_calls": run.top_ups,
         }
     )
     if len(dists) < min_successes:

@@ -14,20 +14,36 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import OutputParserException
+from langchain_core.outputs import LLMResult
 from langchain_openai import ChatOpenAI
 
 from langchain_vs import VerbalizedSampler, VerbalizedSamplingParser, vs_prompt
-from vs_common import RetryPolicy, VerbalizedDistribution, VSConfig, VSSamplingError
+from vs_common import (
+    RetryPolicy,
+    VerbalizedDistribution,
+    VSConfig,
+    VSParseError,
+    VSSamplingError,
+    parse_distribution,
+)
 from vs_common.local_server import LocalModelServer
 
 MAX_TOKENS = 200
 
 
 class RunRecorder(BaseCallbackHandler):
-    """Records the run ids and parents of chain and chat model runs."""
+    """Records the run ids and parents of chain and chat model runs, and each reply's text."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any, Any]] = []
+        self.replies: list[str] = []
+        self.cut: list[bool] = []  # whether each reply hit max_tokens
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        generation = response.generations[0][0]
+        self.replies.append(generation.text)
+        info = generation.generation_info or {}
+        self.cut.append(info.get("finish_reason") == "length")
 
     def on_chain_start(
         self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kwargs: Any
@@ -79,19 +95,28 @@ def test_tool_mode_returns_exactly_k_candidates_nested_with_usage(local_server):
 
 
 def test_text_mode_chain_is_parsed_or_reported_cleanly(local_server):
+    rec = RunRecorder()
     chain = vs_prompt(k=3) | _llm(local_server) | VerbalizedSamplingParser(k=3)
     outs: list[VerbalizedDistribution] = []
+    error: OutputParserException | None = None
     try:
-        for dist in chain.stream({"input": "Name a color."}):
+        for dist in chain.stream({"input": "Name a color."}, {"callbacks": [rec]}):
             outs.append(dist)
     except OutputParserException as exc:  # a tiny model may write no candidate at all
-        assert isinstance(exc.llm_output, str)
-        assert exc.llm_output.strip()
+        error = exc
+    (reply,), (cut,) = rec.replies, rec.cut
+    try:  # what the streamed parse must agree with: the whole reply, parsed at once
+        expected: VerbalizedDistribution | None = parse_distribution(reply, truncated=cut)
+    except VSParseError:
+        expected = None
+    if expected is None:
+        assert error is not None, "an unreadable reply must raise, not yield"
+        assert error.llm_output == reply
         return
+    assert error is None, error
     assert outs, "a successful stream yields at least the final distribution"
     final = outs[-1]
-    assert final.candidates
-    assert all(t.strip() for t in final.texts)
+    assert final.texts == expected.texts
     for earlier in outs[:-1]:  # the distribution only grows
         assert len(earlier.candidates) <= len(final.candidates)
 
@@ -105,12 +130,20 @@ async def test_text_sampler_async_keeps_failures_instead_of_raising(local_server
         min_successes=0,
         retry=RetryPolicy(max_reasks=0),
     )
-    dist = await sampler.ainvoke("Suggest a name for a cat.")
-    assert dist.num_calls == 2
-    assert len(dist.failures) + (1 if dist.candidates else 0) >= 1
-    for failure in dist.failures:  # a failure is a parse problem, recorded with the reply
-        assert failure.error_type == "VSParseError"
-        assert failure.raw_output is not None
+    rec = RunRecorder()
+    dist = await sampler.ainvoke("Suggest a name for a cat.", {"callbacks": [rec]})
+    assert dist.num_calls == 2 + dist.top_up_calls == len(rec.replies)
+    # Each reply either parses, and its candidates are all in the result, or
+    # is a failure recorded with the reply: nothing raised, nothing lost.
+    parsed, unreadable = [], []
+    for reply, cut in zip(rec.replies, rec.cut, strict=True):
+        try:
+            parsed.append(parse_distribution(reply, truncated=cut))
+        except VSParseError:
+            unreadable.append(reply)
+    assert sorted(f.raw_output or "" for f in dist.failures) == sorted(unreadable)
+    assert all(f.error_type == "VSParseError" for f in dist.failures)
+    assert dist.num_samples == sum(d.num_samples for d in parsed)
     assert dist.usage is not None
     assert dist.usage.completion_tokens > 0
 

@@ -75,7 +75,7 @@ def test_command_line(tmp_path: Path):
         tmp_path / "m.gguf", n_ctx=1024, n_threads=3, chat_format="chatml", extra_args=["--x", "1"]
     )
     command = server._command(4321)
-    assert command[1:3] == ["-m", "llama_cpp.server"]
+    assert command[1:5] == ["-X", "faulthandler", "-m", "llama_cpp.server"]
     joined = " ".join(command)
     for part in (
         "--host 127.0.0.1",

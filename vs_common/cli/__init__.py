@@ -142,6 +142,13 @@ def _add_run_options(parser: argparse.ArgumentParser, *, concurrency: int) -> No
     group.add_argument(
         "--retries", type=_non_negative_int, default=3, help="retries of a failed request (3)"
     )
+    group.add_argument(
+        "--max-top-up",
+        type=_non_negative_int,
+        default=None,
+        metavar="CALLS",
+        help="further calls while short of n samples (default: half the planned calls; 0: none)",
+    )
     group.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 

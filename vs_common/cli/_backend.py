@@ -30,7 +30,12 @@ from typing import TextIO
 
 from vs_common.calls import Call
 from vs_common.cli._common import CLIError, UsageError, eprint
-from vs_common.local_server import LOCAL_EXTRA_HINT, LocalModelServer, LocalServerError
+from vs_common.local_server import (
+    LOCAL_EXTRA_HINT,
+    LocalModelServer,
+    LocalServerDied,
+    LocalServerError,
+)
 from vs_common.openai_compat import OpenAICompatClient
 
 __all__ = [
@@ -236,14 +241,27 @@ def _embedded(options: BackendOptions, err: TextIO) -> Iterator[Backend]:
     except ImportError as exc:
         msg = f"the embedded model is not installed ({exc.name or exc}); {LOCAL_EXTRA_HINT}"
         raise CLIError(msg) from None
+    except LocalServerDied as exc:
+        raise CLIError(str(exc)) from None
     except (LocalServerError, FileNotFoundError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        msg = f"the embedded model server did not start: {first}"
+        msg = f"the embedded model server did not start: {exc}"
         raise CLIError(msg) from None
     eprint(f"vs: embedded model ready at {server.base_url}", err)
     try:
         model = options.model or server.model
-        client = _client(options, server.base_url, model, None)
-        yield Backend(call=client, model=model, label=f"embedded SmolLM2-135M at {server.base_url}")
+        call = server.guard(_client(options, server.base_url, model, None))
+        yield Backend(call=call, model=model, label=f"embedded SmolLM2-135M at {server.base_url}")
+    except Exception as exc:
+        _report_death(server, exc)  # a crash explains the error better than the error does
+        raise
+    else:
+        _report_death(server, None)
     finally:
         server.stop()
+
+
+def _report_death(server: LocalModelServer, cause: BaseException | None) -> None:
+    try:
+        server.check_alive("during the run")
+    except LocalServerDied as died:
+        raise CLIError(str(died)) from cause

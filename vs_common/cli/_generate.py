@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, TextIO
+from typing import TextIO
 
 from vs_common.calls import Call
 from vs_common.cli._backend import BackendOptions, open_backend
-from vs_common.cli._common import CLIError, Selection, config_from
+from vs_common.cli._common import CLIError, Selection, config_from, eprint
 from vs_common.cli._progress import ProgressLine, sampling_progress
 from vs_common.cli._render import distribution_payload, render_table
+from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSSamplingError
 from vs_common.methods import VSConfig
 from vs_common.sampling import RetryPolicy, Structured, run_sampling, run_sync
 
-__all__ = ["run_generate", "sampling_failure"]
+__all__ = ["run_generate", "sampling_failure", "shortfall_note"]
 
 
 def sampling_failure(exc: VSSamplingError, label: str) -> CLIError:
@@ -33,7 +34,7 @@ def sampling_failure(exc: VSSamplingError, label: str) -> CLIError:
     return CLIError(" ".join(msg.split()))
 
 
-def _summary(config: VSConfig, dist: Any, model: str) -> str:
+def _summary(config: VSConfig, dist: VerbalizedDistribution, model: str) -> str:
     samples = len(dist.all_texts())
     head = (
         f"{len(dist.candidates)} candidates ({samples} samples) from {dist.num_calls} call(s)"
@@ -44,7 +45,27 @@ def _summary(config: VSConfig, dist: Any, model: str) -> str:
         head += f" | {tokens} tokens ({tokens / samples:.0f}/sample)"
     if dist.failures:
         head += f" | {len(dist.failures)} call(s) failed"
+    if dist.top_up_calls:
+        head += f" | {dist.top_up_calls} top-up call(s)"
+    if dist.shortfall:
+        head += f" | short by {dist.shortfall}"
     return head
+
+
+def shortfall_note(dist: VerbalizedDistribution) -> str | None:
+    """One line saying how many of the n samples asked for are missing, or None.
+
+    Example:
+        >>> d = VerbalizedDistribution(candidates=[], requested=10, shortfall=3, top_up_calls=2)
+        >>> shortfall_note(d)
+        'short by 3 of the 10 samples asked for, after 2 top-up call(s) (see --max-top-up)'
+    """
+    if not dist.shortfall:
+        return None
+    return (
+        f"short by {dist.shortfall} of the {dist.requested} samples asked for, after"
+        f" {dist.top_up_calls} top-up call(s) (see --max-top-up)"
+    )
 
 
 def run_generate(
@@ -75,7 +96,7 @@ def run_generate(
                     backend.call,
                     structured=args.structured,
                     max_concurrency=args.concurrency,
-                    retry=RetryPolicy(max_retries=args.retries),
+                    retry=RetryPolicy(max_retries=args.retries, max_top_up_calls=args.max_top_up),
                     on_progress=on_progress,
                     jitter_seed=args.seed,
                 )
@@ -99,6 +120,9 @@ def run_generate(
             )
             + "\n"
         )
+    note = shortfall_note(dist)
+    if note is not None:
+        eprint(f"vs: {note}", err)
     out.flush()
     return 0
 

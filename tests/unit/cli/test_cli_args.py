@@ -193,12 +193,19 @@ def test_no_key_no_url_starts_the_embedded_model(monkeypatch):
         def stop(self):
             events.append("stop")
 
+        def guard(self, call):
+            events.append("guard")
+            return call
+
+        def check_alive(self, when=""):
+            events.append("check_alive")
+
     monkeypatch.setattr("vs_common.cli._backend.LocalModelServer", FakeServer)
     err = io.StringIO()
     with open_backend(BackendOptions(), err) as backend:
-        assert events == ["start"]
+        assert events == ["start", "guard"]
         assert backend.model == "smollm2-135m-instruct"
-    assert events == ["start", "stop"]
+    assert events == ["start", "guard", "check_alive", "stop"]
     assert "embedded SmolLM2" in err.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""The real SmolLM2 replies in shared/corpus: each one parses or raises VSParseError."""
+"""The 80 real SmolLM2 replies in tests/data/corpus: each one parses or raises VSParseError."""
 
 from __future__ import annotations
 
@@ -10,19 +10,16 @@ import pytest
 
 from vs_common import VSParseError, parse_distribution
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "smollm2_vs_outputs.jsonl"
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus" / "smollm2_vs_outputs.jsonl"
+ROWS: list[dict[str, Any]] = [
+    json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line
+]
 
 
-def _rows() -> list[dict[str, Any]]:
-    if not CORPUS.exists():  # CI lays shared/ beside the checkout; a bare clone may not have it
-        return []
-    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+def test_the_whole_corpus_is_shipped() -> None:
+    assert len(ROWS) == 80
 
 
-ROWS = _rows()
-
-
-@pytest.mark.skipif(not ROWS, reason=f"corpus not found at {CORPUS}")
 @pytest.mark.parametrize("row", ROWS, ids=[f"{i}-{r['kind']}" for i, r in enumerate(ROWS)])
 def test_corpus_reply_parses_or_raises_parse_error(row: dict[str, Any]) -> None:
     raw = row["raw"]
@@ -38,7 +35,6 @@ def test_corpus_reply_parses_or_raises_parse_error(row: dict[str, Any]) -> None:
     assert all(0.0 <= c.probability <= 1.0 for c in dist.candidates)
 
 
-@pytest.mark.skipif(not ROWS, reason=f"corpus not found at {CORPUS}")
 def test_corpus_structured_replies_are_recovered() -> None:
     """Every JSON reply holding a candidate with non-empty text is recovered, not rejected."""
     recovered = 0
@@ -58,7 +54,6 @@ def test_corpus_structured_replies_are_recovered() -> None:
     assert recovered >= 10
 
 
-@pytest.mark.skipif(not ROWS, reason=f"corpus not found at {CORPUS}")
 def test_corpus_absurd_probabilities_are_normalized() -> None:
     raw = next(r["raw"] for r in ROWS if '"probability":25' in r["raw"].replace(" ", ""))
     dist = parse_distribution(raw)

@@ -124,7 +124,11 @@ async def test_retries_are_bounded_and_failure_recorded() -> None:
 
     call = Script(broken_first)
     dist = await run_sampling(
-        "Joke", VSConfig(k=2, n=6), call, retry=RetryPolicy(max_retries=2), sleep=Sleeps()
+        "Joke",
+        VSConfig(k=2, n=6),
+        call,
+        retry=RetryPolicy(max_retries=2, max_top_up_calls=0),
+        sleep=Sleeps(),
     )
     assert sum(1 for r in call.requests if r.call_index == 0) == 3
     assert len(dist.candidates) == 4  # the other two calls' candidates are all kept
@@ -137,7 +141,8 @@ async def test_non_transient_error_not_retried() -> None:
         return KeyError("bug") if request.call_index == 1 else good(request, nth)
 
     call = Script(bad)
-    dist = await run_sampling("Joke", VSConfig(k=2, n=4), call, sleep=Sleeps())
+    policy = RetryPolicy(max_top_up_calls=0)
+    dist = await run_sampling("Joke", VSConfig(k=2, n=4), call, retry=policy, sleep=Sleeps())
     assert sum(1 for r in call.requests if r.call_index == 1) == 1
     assert [f.error_type for f in dist.failures] == ["KeyError"]
     assert len(dist.candidates) == 2
@@ -151,8 +156,9 @@ async def test_too_few_successes_raise_with_partial_and_failures() -> None:
         await run_sampling("Joke", VSConfig(k=2, n=8), Script(mostly_bad), min_successes=2)
     err = info.value
     assert err.partial is not None and err.partial.texts == ["joke 2a", "joke 2b"]
-    assert sorted(f.call_index for f in err.failures) == [0, 1, 3]
-    assert "1 of 4 calls succeeded" in str(err)
+    # the 2 top-up calls (indices 4 and 5) failed too, and count against the minimum
+    assert sorted(f.call_index for f in err.failures) == [0, 1, 3, 4, 5]
+    assert "1 of 6 calls succeeded" in str(err)
 
 
 async def test_all_failing_raises_and_zero_minimum_returns_empty() -> None:
@@ -331,3 +337,83 @@ async def test_cancellation_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# --- top-ups: n is a promise -------------------------------------------------
+
+
+async def test_a_cut_reply_is_topped_up_to_n() -> None:
+    def behaviour(request: CallRequest, nth: int) -> str:
+        if request.call_index == 1:  # cut by max_tokens: 3 of the 5 asked for
+            return reply("c1", "c2", "c3")
+        return reply(*(f"{request.call_index}-{i}" for i in range(5)))
+
+    call = Script(behaviour)
+    dist = await run_sampling("Joke", VSConfig(k=5, n=10), call, structured="text")
+    assert dist.num_samples >= 10
+    assert (dist.num_calls, dist.top_up_calls, dist.shortfall, dist.requested) == (3, 1, 0, 10)
+    assert sorted(r.call_index for r in call.requests) == [0, 1, 2]
+
+
+async def test_a_failed_call_is_topped_up_and_still_recorded() -> None:
+    def behaviour(request: CallRequest, nth: int) -> Any:
+        if request.call_index == 0:
+            return ValueError("the model said no")
+        return reply(*(f"{request.call_index}-{i}" for i in range(5)))
+
+    dist = await run_sampling("Joke", VSConfig(k=5, n=20), Script(behaviour), structured="text")
+    assert dist.num_samples == 20
+    assert dist.top_up_calls == 1 and dist.shortfall == 0
+    assert [f.call_index for f in dist.failures] == [0]
+
+
+async def test_what_the_budget_cannot_fill_is_the_shortfall() -> None:
+    call = Script(lambda r, n: reply(f"{r.call_index} a", f"{r.call_index} b"))  # 2 of 5
+    dist = await run_sampling("Joke", VSConfig(k=5, n=20), call, structured="text")
+    # 4 planned calls give 8; the default budget is 2 more calls (half of 4): 12
+    assert (dist.num_calls, dist.top_up_calls) == (6, 2)
+    assert (dist.num_samples, dist.shortfall) == (12, 8)
+
+
+@pytest.mark.parametrize(("budget", "calls"), [(0, 4), (1, 5), (10, 10)])
+async def test_top_up_budget_is_configurable(budget: int, calls: int) -> None:
+    call = Script(lambda r, n: reply(f"{r.call_index} a", f"{r.call_index} b"))
+    policy = RetryPolicy(max_top_up_calls=budget)
+    dist = await run_sampling("Joke", VSConfig(k=5, n=20), call, structured="text", retry=policy)
+    assert dist.num_calls == len(call.requests) == calls
+    assert dist.shortfall == max(0, 20 - 2 * calls)
+
+
+async def test_no_top_up_when_every_call_failed() -> None:
+    call = Script(lambda r, n: ValueError("bad key"))
+    with pytest.raises(VSSamplingError) as info:
+        await run_sampling("Joke", VSConfig(k=5, n=20), call)
+    assert len(call.requests) == 4  # more of what failed every time would not help
+    assert len(info.value.failures) == 4
+
+
+async def test_a_conversation_is_topped_up_with_more_turns() -> None:
+    def behaviour(request: CallRequest, nth: int) -> Any:
+        if request.call_index == 1:
+            return ValueError("turn lost")
+        return reply(f"t{request.call_index} a", f"t{request.call_index} b")
+
+    call = Script(behaviour)
+    dist = await run_sampling("Joke", VSConfig(method="vs_multi", k=2, n=6), call)
+    assert (dist.num_calls, dist.top_up_calls, dist.shortfall) == (4, 1, 0)
+    assert dist.texts == ["t0 a", "t0 b", "t2 a", "t2 b", "t3 a", "t3 b"]
+    last = call.requests[-1].messages
+    assert "t2 a" in " ".join(m["content"] for m in last)  # the same conversation goes on
+
+
+async def test_progress_counts_top_up_calls_as_planned() -> None:
+    seen: list[Progress] = []
+    call = Script(lambda r, n: reply(f"{r.call_index} a"))  # 1 of 2
+    await run_sampling("Joke", VSConfig(k=2, n=4), call, structured="text", on_progress=seen.append)
+    assert [(p.calls_done, p.calls_planned) for p in seen] == [(1, 2), (2, 2), (3, 3)]
+
+
+def test_top_up_budget_must_not_be_negative() -> None:
+    with pytest.raises(VSConfigError) as info:
+        RetryPolicy(max_top_up_calls=-1)
+    assert info.value.field == "max_top_up_calls"

@@ -92,7 +92,8 @@ async def test_partial_failures_are_kept_not_lost():
     llm = ScriptedLLM(replies=[TWO, RuntimeError("boom"), OTHER])
     wf = VerbalizedSamplingWorkflow(llm=llm, config=VSConfig(k=2, n=6), max_concurrency=1)
     result = await wf.run(prompt="p")
-    assert result.distribution.num_calls == 3
+    dist = result.distribution  # the failed call is recorded and topped up
+    assert (dist.num_calls, dist.top_up_calls, dist.shortfall) == (4, 1, 0)
     assert [f.error_type for f in result.distribution.failures] == ["RuntimeError"]
     assert "Espresso yourself" in result.distribution.texts
 
