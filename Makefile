@@ -65,11 +65,12 @@ unit: install
 integration: install
 	$(BIN)/pytest -m integration
 
+# Line and branch coverage of the three packages; fails under the level in pyproject.toml.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 demo: install
 	$(BIN)/vs generate "Write a joke about coffee"

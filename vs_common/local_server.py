@@ -134,6 +134,14 @@ def _signal_name(returncode: int) -> str | None:
 
 
 def _advice(returncode: int) -> str:
+    if returncode == -signal.SIGILL:
+        return (
+            "What to do: llama.cpp ran an instruction this CPU does not have: it was"
+            " compiled for another CPU (a native build), or this x86-64 CPU lacks the"
+            " AVX2 that the portable build assumes. Rebuild it portably:"
+            f" {PORTABLE_REBUILD_HINT}; on a CPU without AVX2, add -DGGML_AVX=OFF"
+            " -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF -DGGML_BMI2=OFF to CMAKE_ARGS."
+        )
     if returncode < 0 and -returncode in _CRASH_SIGNALS:
         return (
             "What to do: llama.cpp crashed, most often because llama-cpp-python was"

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from vs_common.local_server import LocalModelServer, LocalServerError, default_model_path
+from vs_common.local_server import (
+    LocalModelServer,
+    LocalServerDied,
+    LocalServerError,
+    default_model_path,
+)
 
 
 def _get_json(url: str) -> object:
@@ -73,9 +78,11 @@ def test_server_that_dies_reports_its_log(tmp_path: Path):
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"this is not a gguf file")
     server = LocalModelServer(bogus, startup_timeout=60)
-    with pytest.raises(LocalServerError, match="exited with code") as info:
+    with pytest.raises(LocalServerDied, match="died with exit code 1 while starting") as info:
         server.start()
     message = str(info.value)
+    assert info.value.returncode == 1
     assert "server log" in message
+    assert "invalid magic characters" in message  # llama.cpp's own words, from the log
     assert "bogus.gguf" in message
     assert not server.running

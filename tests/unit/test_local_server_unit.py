@@ -89,3 +89,21 @@ def test_command_line(tmp_path: Path):
         assert part in joined
     assert command[-2:] == ["--x", "1"]
     assert "--chat_format" not in LocalModelServer(tmp_path / "m.gguf")._command(1)
+
+
+@pytest.mark.parametrize(
+    ("returncode", "words"),
+    [
+        (-11, ["SIGSEGV", "GGML_NATIVE=OFF", "another CPU"]),
+        (-4, ["SIGILL", "GGML_NATIVE=OFF", "-DGGML_AVX2=OFF"]),
+        (-9, ["SIGKILL", "out of memory"]),
+        (3, ["exit code 3", "server log"]),
+    ],
+)
+def test_a_dead_server_says_how_it_died_and_what_to_do(returncode: int, words: list[str]):
+    err = local_server.LocalServerDied(returncode, "while starting", "last log line")
+    text = str(err)
+    assert text.startswith("the embedded model server died with ")
+    for word in words:
+        assert word in text
+    assert text.endswith("--- server log (last lines) ---\nlast log line")
