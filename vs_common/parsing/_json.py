@@ -23,7 +23,7 @@ from vs_common.parsing._common import CAP_NOTE, CUT_NOTE, MAX_CANDIDATES, Readin
 from vs_common.parsing._objects import read_object, reasoning_of
 
 _MAX_DEPTH = 64  # json-repair recurses once per bracket level; replies nest 3 or 4 deep
-_MAX_VALUES = 10 * MAX_CANDIDATES  # past this many bracketed values the reply is garbage
+_MAX_VALUES = 2 * MAX_CANDIDATES  # a value per candidate, as many again holding none: then garbage
 _REPAIR_BUDGET = 128 * 1024  # json-repair costs about 1 us a character: 0.13 s a reply at most
 _PROSE_RETRIES = 8  # a stray "[" in prose runs to the end: look past it a few times, not always
 _JSON_HEAD = 200  # a JSON value's first key or item comes within a few characters of its "{"

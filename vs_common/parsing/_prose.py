@@ -69,7 +69,8 @@ def trailing_prob(text: str) -> tuple[int, float] | None:
     num = m.group("num") or m.group("num2")
     pct = m.group("pct") or m.group("pct2")
     value = to_prob(num + ("%" if pct else ""))
-    # "(3)" or "- 1999" ends many sentences: a bare integer counts only as 0 or 1.
+    # "(3)" or "- 1999" ends many sentences: a bare integer counts only as 0 or 1, and
+    # nothing above 100 (percent) is a probability.
     plausible = "." in num or pct is not None or (value is not None and 0 <= value <= 1)
     if value is not None and plausible and value <= 100:
         return m.start(), value

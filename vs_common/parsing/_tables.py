@@ -108,7 +108,7 @@ def read_tables(text: str, truncated: bool) -> Reading | None:
         return None
     runs, stopped = _runs(text)
     if sum(len(rows) for _, _, rows in runs) < 2:
-        return None
+        return None  # a table is a header and at least one row
     tables: list[_Table] = []
     for _, _, rows in runs:
         if not tables or (len(rows) >= 2 and _SEPARATOR_RE.match(rows[1])):
