@@ -25,6 +25,7 @@ from vs_common.parsing._objects import read_object, reasoning_of
 _MAX_DEPTH = 64  # json-repair recurses once per bracket level; replies nest 3 or 4 deep
 _MAX_VALUES = 2 * MAX_CANDIDATES  # a value per candidate, as many again holding none: then garbage
 _REPAIR_BUDGET = 128 * 1024  # json-repair costs about 1 us a character: 0.13 s a reply at most
+_SCAN_LIMIT = _REPAIR_BUDGET  # a broken value is scanned only as far as it could be repaired
 _PROSE_RETRIES = 8  # a stray "[" in prose runs to the end: look past it a few times, not always
 _JSON_HEAD = 200  # a JSON value's first key or item comes within a few characters of its "{"
 _FENCE = "```"
@@ -204,10 +205,15 @@ class _Cursor:
             return _Step(read_object(decoded[0]), decoded[0], decoded[1], consumed=True)
         i = bisect.bisect_right(self.marks, start)
         stop = self.marks[i] if i < len(self.marks) else len(text)
-        scan = _scan(text, start, stop)
+        limit = min(stop, start + _SCAN_LIMIT)
+        scan = _scan(text, start, limit)
         if scan.too_deep:
             return _Step(stop=f"stopped reading JSON nested over {_MAX_DEPTH} levels at {start}")
         looks = _looks_like_json(text[start : start + _JSON_HEAD])
+        if looks and not scan.closed and limit < stop:
+            return _Step(
+                stop=f"stopped reading JSON at a broken value too long to repair at {start}"
+            )
         if scan.closed:
             end = start + scan.end
             if not looks or scan.end > self.budget:

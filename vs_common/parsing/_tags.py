@@ -43,9 +43,14 @@ class _Tag:
     end: int
 
 
+def _name(raw: str) -> str:
+    name = raw.lower()
+    return _NUMBERED_RE.sub("", name) if name[-1].isdigit() else name
+
+
 def _tags(text: str) -> list[_Tag]:
     return [
-        _Tag(m.group(1) == "/", _NUMBERED_RE.sub("", m.group(2).lower()), m.group(3), *m.span())
+        _Tag(m.group(1) == "/", _name(m.group(2)), m.group(3), *m.span())
         for m in itertools.islice(_TAG_RE.finditer(text), _MAX_TAGS)
     ]
 

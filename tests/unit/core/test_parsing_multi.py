@@ -251,6 +251,12 @@ class TestLimits:
         assert dist.texts == ["Decaf joke"]
         assert any(r.startswith("stopped reading JSON nested over 64") for r in dist.repairs)
 
+    def test_broken_value_too_long_to_repair_after_candidates_is_noted(self) -> None:
+        broken = "{'responses': [" + "{'text': 'a', 'p': 1}, " * 10_000 + "]}"
+        dist = parse_distribution(obj(*PAIRS[0]) + "\n" + broken)
+        assert dist.texts == ["Decaf joke"]
+        assert any(r.startswith("stopped reading JSON at a broken value") for r in dist.repairs)
+
     def test_many_prose_brackets_before_the_json(self) -> None:
         reply = " ".join(f"[{i}]" for i in range(40)) + " {see below} and [a stray one\n"
         dist = parse_distribution(reply + responses(PAIRS))
