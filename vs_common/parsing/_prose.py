@@ -84,9 +84,9 @@ def has_prob(line: str) -> bool:
 
 def split_prob(text: str) -> tuple[str, float | None]:
     """Take a stated probability out of a candidate's text: (tidy text, value)."""
-    found = labelled_prob(text)
-    if found is not None:
-        start, end, value = found
+    labelled = labelled_prob(text)
+    if labelled is not None:
+        start, end, value = labelled
         return tidy(text[:start] + " " + text[end:]), value
     trailing = trailing_prob(text)
     if trailing is not None:
