@@ -40,6 +40,11 @@ INPUTS: dict[str, Callable[[int], str]] = {
     ),
     "lone_surrogates": lambda n: "1. \ud800 joke (0.5)\n2. \udfff joke (0.5)\n" * (n // 40),
     "python_literal": lambda n: "{'responses': [" + "{'text': 'a', 'p': 1}, " * (n // 24) + "]}",
+    # Every JSON value in a reply is read: many values, stray brackets, many fences.
+    "json_lines": lambda n: '{"text": "a", "probability": 0.1}\n' * (n // 35),
+    "stray_brackets": lambda n: "[a " * (n // 3),
+    "prose_brackets": lambda n: "[1] " * (n // 4),
+    "many_fences": lambda n: "```json\n[1]\n```\n" * (n // 17),
 }
 
 

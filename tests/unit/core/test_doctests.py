@@ -13,6 +13,8 @@ MODULES = [
     "vs_common.methods",
     "vs_common.distribution",
     "vs_common.parsing",
+    "vs_common.parsing._parse",
+    "vs_common.parsing._streaming",
     "vs_common.selection",
     "vs_common.sampling",
     "vs_common.testing",

@@ -135,6 +135,23 @@ RENDERERS: dict[str, Render] = {
     "table": lambda ps: (
         "| Response | Probability |\n|---|---|\n" + "\n".join(f"| {t} | {p} |" for t, p in ps)
     ),
+    # Replies in several pieces: every piece is read, not only the first.
+    "json_lines": lambda ps: "\n".join(json.dumps(it) for it in _items(ps)),
+    "fence_per_candidate": lambda ps: "\n".join(
+        f"Response {i}:\n```json\n{json.dumps(it)}\n```" for i, it in enumerate(_items(ps), 1)
+    ),
+    "split_in_two_arrays": lambda ps: (
+        json.dumps(_items(ps[: len(ps) // 2])) + "\nand\n" + json.dumps(_items(ps[len(ps) // 2 :]))
+    ),
+    "xml_in_groups_of_two": lambda ps: "\n\nMore:\n".join(
+        "<responses>"
+        + "".join(
+            f"<response><text>{t}</text><probability>{p}</probability></response>"
+            for t, p in ps[i : i + 2]
+        )
+        + "</responses>"
+        for i in range(0, len(ps), 2)
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""Every output shape listed in DESIGN.md section 3 is recovered, in the model's order."""
+"""Every reply shape `vs_common.parsing` lists is recovered, in the model's order."""
 
 from __future__ import annotations
 
