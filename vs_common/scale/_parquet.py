@@ -8,8 +8,8 @@ same whichever way it was made. pyarrow is imported when first needed (the
 A Parquet file cannot be appended to, so a Parquet output is a directory of
 part files (``OUTPUT.parquet/part-....parquet``), the layout Ray, Spark,
 pandas and DuckDB all read as one table. Results are buffered and written as
-a new part every ``flush_rows`` results or ``flush_seconds``: to a temporary
-name, synced, then renamed, so a part is either whole or absent. A kill loses
+a new part every ``flush_rows`` results or ``flush_seconds``: to a hidden
+temporary name (which readers skip), synced, then renamed, so a part is either whole or absent. A kill loses
 at most the buffered results, which are not in any part and so are run again
 on resume; nothing is duplicated.
 """
@@ -115,7 +115,7 @@ def result_row(record: Mapping[str, Any], *, with_input: bool = True) -> dict[st
         >>> d = VerbalizedDistribution.from_pairs([("a", 0.75), ("b", 0.25)])
         >>> row = result_row(result_record(d, d.candidates[1], VSConfig(k=2), id=1, prompt="p"))
         >>> row["candidates"], row["probabilities"], row["selected"], row["config"]
-        (['a', 'b'], [0.75, 0.25], 'b', '{"method": "vs_standard", "k": 2, "n": 2, ...}')
+        (['a', 'b'], [0.75, 0.25], 'b', '{"method": "vs_standard", "k": 2, ...}')
     """
     candidates = record.get("candidates") or []
     selected = record.get("selected") or None
@@ -190,7 +190,7 @@ class ParquetSink:
             msg = f"{self.path} is a file; a Parquet output is a directory of part files"
             raise BatchError(msg)
         self.path.mkdir(exist_ok=True)
-        for tmp in self.path.glob("*.parquet.tmp"):
+        for tmp in self.path.glob(".*.parquet.tmp"):
             tmp.unlink()
         done: set[str] = set()
         for part in sorted(self.path.glob("*.parquet")):
@@ -241,7 +241,8 @@ class ParquetSink:
         table = pa.Table.from_pylist(self._rows, schema=result_schema(self._id_type))
         self._parts += 1
         final = self.path / f"part-{self._run}-{self._parts:05d}.parquet"
-        tmp = final.with_name(final.name + ".tmp")
+        # A hidden name: readers (pyarrow, Ray, Spark) skip it while it is written.
+        tmp = final.with_name(f".{final.name}.tmp")
         with tmp.open("wb") as handle:
             pq.write_table(table, handle)
             handle.flush()

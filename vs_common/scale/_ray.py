@@ -359,11 +359,13 @@ def sample_dataset(
         ImportError: Ray is not installed (the message names the extra).
 
     Example:
-        >>> import functools, ray  # doctest: +SKIP
+        >>> import functools, ray
         >>> from vs_common.openai_compat import OpenAICompatClient
-        >>> ds = ray.data.from_items([{"id": 1, "prompt": "A joke about coffee", "k": 3}])
+        >>> ds = ray.data.from_items([{"id": 1, "prompt": "A joke", "k": 3}])  # doctest: +SKIP
         >>> client = functools.partial(OpenAICompatClient, "http://127.0.0.1:8000/v1", "m")
-        >>> out = sample_dataset(ds, client, defaults={"n": 6}).take_all()
+        >>> rows = sample_dataset(ds, client, defaults={"n": 6}).take_all()  # doctest: +SKIP
+        >>> rows[0]["selected"], len(rows[0]["candidates"])  # doctest: +SKIP
+        ('Decaf is just coffee that gave up.', 6)
     """
     import_ray()
     options = options or RayOptions()
