@@ -9,9 +9,9 @@ A Parquet file cannot be appended to, so a Parquet output is a directory of
 part files (``OUTPUT.parquet/part-....parquet``), the layout Ray, Spark,
 pandas and DuckDB all read as one table. Results are buffered and written as
 a new part every ``flush_rows`` results or ``flush_seconds``: to a hidden
-temporary name (which readers skip), synced, then renamed, so a part is either whole or absent. A kill loses
-at most the buffered results, which are not in any part and so are run again
-on resume; nothing is duplicated.
+temporary name (which readers skip), synced, then renamed, so a part is
+either whole or absent. A kill loses at most the buffered results, which are
+not in any part and so are run again on resume; nothing is duplicated.
 """
 
 from __future__ import annotations

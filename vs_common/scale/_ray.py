@@ -30,7 +30,12 @@ from vs_common.calls import Call
 from vs_common.errors import VSConfigError, VSError, VSSamplingError
 from vs_common.methods import VSConfig
 from vs_common.sampling import RetryPolicy, Structured
-from vs_common.scale._inputs import RAY_EXTRA_HINT, check_parquet_columns, is_parquet
+from vs_common.scale._inputs import (
+    RAY_EXTRA_HINT,
+    check_parquet_columns,
+    count_rows,
+    is_parquet,
+)
 from vs_common.scale._jobs import FailureStreak, JobSettings, failure_record, limited, run_job
 from vs_common.scale._local import BatchOptions, BatchSummary, Observer
 from vs_common.scale._parquet import RESULT_COLUMNS, result_row, result_schema
@@ -269,7 +274,7 @@ class _Worker:
             return _error_row(job.message)
         outcome = await self._sample(job)
         if isinstance(outcome, VSError):
-            return _error_row(f"{type(outcome).__name__}: {outcome}", outcome)
+            return _error_row(f"{type(outcome).__name__}: {outcome}", outcome, job)
         return result_row(outcome, with_input=False)
 
     # ---- run_batch_ray: (key, kind, JSON line) for the driver's writer
@@ -303,10 +308,13 @@ class _Worker:
         return item.key, _KIND_RESULT, encode_record(outcome)
 
 
-def _error_row(message: str, exc: VSError | None = None) -> dict[str, Any]:
+def _error_row(message: str, exc: VSError | None = None, job: Job | None = None) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     row.update(candidates=[], probabilities=[], raw_probabilities=[], repairs=[], failures=[])
     row.update(num_calls=0, shortfall=0, error=message[:1000])
+    if job is not None:
+        row["config"] = json.dumps(job.config.model_dump(mode="json", exclude_none=True))
+        row["shortfall"] = job.config.total
     if isinstance(exc, VSSamplingError):
         row["failures"] = [f.model_dump(mode="json") for f in exc.failures]
         row["num_calls"] = len(exc.failures)
@@ -352,7 +360,9 @@ def sample_dataset(
         (None, or why the row has no result: a bad setting, or every call
         failed). A worker that dies is restarted
         and its batch run again, so a row can be sampled twice: deduplicate
-        by id if that matters (``vs batch --engine ray`` does).
+        by id if that matters (``vs batch --engine ray`` does). Each block of
+        the input is one task of one worker: give the dataset several blocks
+        per worker (``repartition``) to spread the rows.
 
     Raises:
         VSConfigError: A bad default setting or option (before any work).
@@ -404,12 +414,19 @@ def _check_columns(dataset: Any, id_column: str, prompt_column: str) -> None:
             raise VSConfigError(msg, field=what)
 
 
-def _read_input(ray: Any, options: BatchOptions) -> Any:
+_ROWS_PER_BLOCK = 200
+
+
+def _read_input(ray: Any, options: BatchOptions, workers: int) -> Any:
+    # Small blocks spread the rows over every worker (one file is one read
+    # task) and bound what a killed worker's retried task runs again.
+    rows = count_rows(options.input)
+    blocks = max(4 * workers, math.ceil(rows / _ROWS_PER_BLOCK))
     path = str(options.input.resolve())
     if is_parquet(options.input):
         check_parquet_columns(options.input)
-        return ray.data.read_parquet(path)
-    return ray.data.read_text(path)
+        return ray.data.read_parquet(path, override_num_blocks=blocks)
+    return ray.data.read_text(path, override_num_blocks=blocks)
 
 
 def run_batch_ray(
@@ -464,7 +481,7 @@ def run_batch_ray(
         settings = JobSettings(
             options.structured, options.retry, ray_options.concurrency_per_worker, options.model
         )
-        dataset = _read_input(ray, options).map_batches(
+        dataset = _read_input(ray, options, ray_options.workers).map_batches(
             _Worker,
             fn_constructor_kwargs={
                 "client": client,

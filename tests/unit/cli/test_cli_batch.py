@@ -245,3 +245,28 @@ def test_a_second_concurrent_run_on_the_same_output_is_refused(tmp_path, fake_ca
     code, _ = batch(tmp_path, fake_call)
     assert code == 0
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [1]
+
+
+def test_engine_ray_without_ray_names_the_extra(tmp_path, fake_call, monkeypatch):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": 1}])
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if not installed
+    code, err = batch(tmp_path, fake_call, "--engine", "ray")
+    assert code == 1
+    assert 'pip install "verbalized-sampling-kit[ray]"' in err
+    assert "Traceback" not in err
+    assert not fake_call.requests
+
+
+def test_workers_must_be_positive(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p"}])
+    code, err = batch(tmp_path, fake_call, "--engine", "ray", "--workers", "0")
+    assert code == 2
+    assert "--workers" in err
+
+
+def test_null_settings_in_a_line_take_the_command_default(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": None, "n": None}])
+    code, err = batch(tmp_path, fake_call, "-k", "2", "-n", "4")
+    assert code == 0, err
+    (row,) = read_jsonl(tmp_path / "out.jsonl")
+    assert (row["config"]["k"], len(row["candidates"])) == (2, 4)

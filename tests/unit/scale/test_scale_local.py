@@ -14,6 +14,7 @@ from vs_common.calls import CallRequest, CallResponse, Usage
 from vs_common.cli import main
 from vs_common.scale import BatchOptions, parse_row, run_batch
 
+
 def reply(request: CallRequest) -> str:
     """k candidates, k read from the VS instruction ("Generate 3 responses...")."""
     words = request.messages[0]["content"].split()
