@@ -15,19 +15,18 @@ Ray is imported only when these functions run (``pip install
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vs_common.calls import Call
-from vs_common.errors import VSConfigError, VSError, VSSamplingError
+from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
 from vs_common.sampling import RetryPolicy, Structured
 from vs_common.scale._inputs import (
@@ -36,19 +35,12 @@ from vs_common.scale._inputs import (
     count_rows,
     is_parquet,
 )
-from vs_common.scale._jobs import FailureStreak, JobSettings, failure_record, limited, run_job
+from vs_common.scale._jobs import FailureStreak, JobSettings
 from vs_common.scale._local import BatchOptions, BatchSummary, Observer
-from vs_common.scale._parquet import RESULT_COLUMNS, result_row, result_schema
-from vs_common.scale._rows import (
-    CONFIG_KEYS,
-    SELECT_KEYS,
-    Job,
-    RowError,
-    id_key,
-    parse_line,
-    parse_row,
-)
-from vs_common.scale._store import ResultStore, encode_record
+from vs_common.scale._parquet import RESULT_COLUMNS
+from vs_common.scale._ray_worker import KIND_DONE, KIND_FAILED, KIND_RESULT, Worker
+from vs_common.scale._rows import CONFIG_KEYS, SELECT_KEYS, RowError, parse_row
+from vs_common.scale._store import ResultStore
 
 if TYPE_CHECKING:
     import ray.data
@@ -56,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClientFactory",
     "RayOptions",
+    "client_factory",
     "import_ray",
     "ray_session",
     "run_batch_ray",
@@ -65,8 +58,6 @@ __all__ = [
 #: Makes a worker's model call; called once in each worker. It must pickle
 #: (cloudpickle: a class, a ``functools.partial``, a lambda...).
 ClientFactory = Callable[[], Call]
-
-_KIND_RESULT, _KIND_FAILED, _KIND_INVALID, _KIND_DONE = "result", "failed", "invalid", "done"
 
 
 def import_ray() -> Any:
@@ -209,118 +200,6 @@ def _check_defaults(settings: Mapping[str, Any]) -> None:
         raise VSConfigError(probe.message.removeprefix("bad setting "))
 
 
-class _Worker:
-    """A Ray Data actor: one client, rows sampled concurrently, one output table per batch.
-
-    Ray calls ``__call__`` on an event loop of the actor's own (an async
-    generator UDF), so the semaphores bound every batch the worker runs.
-    """
-
-    def __init__(
-        self,
-        client: ClientFactory,
-        defaults: Mapping[str, Any],
-        settings: JobSettings,
-        concurrency: int,
-        mode: str,
-        columns: tuple[str, str] = ("id", "prompt"),
-        done: Any = None,
-    ) -> None:
-        self.call = limited(client(), asyncio.Semaphore(concurrency))
-        self.rows = asyncio.Semaphore(concurrency)
-        self.defaults = defaults
-        self.settings = settings
-        self.mode = mode
-        self.id_column, self.prompt_column = columns
-        if done is not None:
-            import ray
-
-            done = ray.get(done)
-        self.done: frozenset[str] = done if done is not None else frozenset()
-
-    async def __call__(self, batch: Any) -> AsyncIterator[Any]:
-        if self.mode == "columns":
-            yield await self._columns(batch)
-        else:
-            yield await self._records(batch)
-
-    async def _sample(self, job: Job) -> dict[str, Any] | VSError:
-        async with self.rows:
-            try:
-                return await run_job(job, self.call, self.settings)
-            except VSError as exc:
-                return exc
-
-    # ---- sample_dataset: the input's columns plus the result columns
-    async def _columns(self, batch: Any) -> Any:
-        import pyarrow as pa
-
-        clash = sorted(set(batch.column_names) & set(RESULT_COLUMNS))
-        if clash:
-            msg = f"the dataset already has a column {clash[0]!r}; rename it first"
-            raise VSConfigError(msg, field=clash[0])
-        rows = await asyncio.gather(*(self._column_row(row) for row in batch.to_pylist()))
-        schema = result_schema(with_input=False)
-        results = pa.Table.from_pylist(rows, schema=schema)
-        for name in schema.names:
-            batch = batch.append_column(schema.field(name), results.column(name))
-        return batch
-
-    async def _column_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        data = {k: row.get(k) for k in (*CONFIG_KEYS, *SELECT_KEYS)}
-        data["id"], data["prompt"] = row.get(self.id_column), row.get(self.prompt_column)
-        job = parse_row(data, None, self.defaults, strict=False)
-        if isinstance(job, RowError):
-            return _error_row(job.message)
-        outcome = await self._sample(job)
-        if isinstance(outcome, VSError):
-            return _error_row(f"{type(outcome).__name__}: {outcome}", outcome, job)
-        return result_row(outcome, with_input=False)
-
-    # ---- run_batch_ray: (key, kind, JSON line) for the driver's writer
-    async def _records(self, batch: Any) -> Any:
-        import pyarrow as pa
-
-        if self.mode == "jsonl":  # read_text: one "text" column of lines
-            texts = batch.column("text").to_pylist()
-            parsed = [parse_line(text, None, self.defaults) for text in texts]
-        else:
-            parsed = [parse_row(row, None, self.defaults) for row in batch.to_pylist()]
-        triples = await asyncio.gather(*(self._record(item) for item in parsed))
-        keys, kinds, lines = zip(*triples, strict=True) if triples else ((), (), ())
-        return pa.table(
-            {
-                "key": pa.array(keys, pa.string()),
-                "kind": pa.array(kinds, pa.string()),
-                "line": pa.array(lines, pa.binary()),
-            }
-        )
-
-    async def _record(self, item: Job | RowError) -> tuple[str | None, str, bytes]:
-        if isinstance(item, RowError):
-            key = None if item.id is None else id_key(item.id)
-            return key, _KIND_INVALID, encode_record(item.record())
-        if item.key in self.done:
-            return item.key, _KIND_DONE, b""
-        outcome = await self._sample(item)
-        if isinstance(outcome, VSError):
-            return item.key, _KIND_FAILED, encode_record(failure_record(item, outcome))
-        return item.key, _KIND_RESULT, encode_record(outcome)
-
-
-def _error_row(message: str, exc: VSError | None = None, job: Job | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
-    row.update(candidates=[], probabilities=[], raw_probabilities=[], repairs=[], failures=[])
-    row.update(num_calls=0, shortfall=0, error=message[:1000])
-    if job is not None:
-        row["config"] = json.dumps(job.config.model_dump(mode="json", exclude_none=True))
-        row["shortfall"] = job.config.total
-    if isinstance(exc, VSSamplingError):
-        row["failures"] = [f.model_dump(mode="json") for f in exc.failures]
-        row["num_calls"] = len(exc.failures)
-    return row
-
-
 def sample_dataset(
     dataset: ray.data.Dataset,
     client: ClientFactory,
@@ -386,7 +265,7 @@ def sample_dataset(
         structured, retry or RetryPolicy(), options.concurrency_per_worker, model
     )
     return dataset.map_batches(
-        _Worker,
+        Worker,
         fn_constructor_kwargs={
             "client": client,
             "defaults": settings,
@@ -482,7 +361,7 @@ def run_batch_ray(
             options.structured, options.retry, ray_options.concurrency_per_worker, options.model
         )
         dataset = _read_input(ray, options, ray_options.workers).map_batches(
-            _Worker,
+            Worker,
             fn_constructor_kwargs={
                 "client": client,
                 "defaults": _settings_of(options.defaults),
@@ -524,10 +403,10 @@ class _Writer:
                 self.on_row(self.summary)
 
     def write(self, key: str | None, kind: str, line: bytes) -> None:
-        if kind == _KIND_DONE:
+        if kind == KIND_DONE:
             self.summary.skipped += 1
             return
-        if kind == _KIND_RESULT:
+        if kind == KIND_RESULT:
             if self.store.add_result(key or "", line):
                 self.summary.written += 1
                 self.streak.succeeded()
@@ -538,5 +417,5 @@ class _Writer:
             self.summary.duplicates += 1
             return
         self.summary.failed += 1
-        if kind == _KIND_FAILED:
+        if kind == KIND_FAILED:
             self.streak.failed(json.loads(line).get("message", ""))
