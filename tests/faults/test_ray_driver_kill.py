@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,3 +71,59 @@ def test_driver_killed_mid_run_then_resumed(tmp_path):
     # the rerun skipped what the killed run had written (it asked only for the rest)
     assert resumed_requests == IDS - before
     assert f"{before} already done" in err.decode()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.timeout(600)
+def test_ray_address_runs_on_an_existing_cluster_and_leaves_it_running(tmp_path):
+    ray_cli = Path(sys.executable).with_name("ray")
+    if not ray_cli.exists():
+        pytest.skip("the ray command is not installed next to this Python")
+    port = _free_port()
+    # Short: Ray's unix sockets live under it (a path limit of about 100 bytes).
+    temp_dir = Path(tempfile.mkdtemp(prefix="vsray"))
+    # Token auth off for this loopback test cluster: with it, Ray 2.60 refused drivers
+    # of a `ray start` head here ("Authentication token is missing or incorrect").
+    ray_env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    head = subprocess.Popen(  # a one-node "cluster"; --block: it stops its processes on exit
+        [str(ray_cli), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ray_env,
+    )  # fmt: skip
+    try:
+        source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+        rows = [{"id": i, "prompt": f"Write joke {i}"} for i in range(30)]
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with FaultInjectingServer(k=2) as server:
+            command = [
+                sys.executable, "-m", "vs_common.cli", "batch", str(source), "-o", str(target),
+                "--engine", "ray", "--base-url", server.base_url, "--model", "fake", "-k", "2",
+                "--structured", "text", "-q",
+            ]  # fmt: skip
+            env = {**ray_env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+            env.pop("OPENAI_API_KEY", None)
+            deadline = time.monotonic() + 120
+            while True:  # the head takes a while to accept drivers
+                run = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
+                _, err = run.communicate(timeout=300)
+                if run.returncode == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(2)
+            assert run.returncode == 0, err.decode()[-3000:]
+        # The command was a driver of that cluster (its log is in the head's session),
+        # not of a local Ray of its own.
+        assert list(temp_dir.glob(f"session_*/logs/python-core-driver-*_{run.pid}.log"))
+        ids = [json.loads(line)["id"] for line in target.read_text().splitlines()]
+        assert sorted(ids) == list(range(30))
+        assert head.poll() is None, "the command must not stop a cluster it did not start"
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
+        shutil.rmtree(temp_dir, ignore_errors=True)

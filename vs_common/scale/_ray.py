@@ -39,7 +39,7 @@ from vs_common.scale._jobs import FailureStreak, JobSettings
 from vs_common.scale._local import BatchOptions, BatchSummary, Observer
 from vs_common.scale._parquet import RESULT_COLUMNS
 from vs_common.scale._ray_worker import KIND_DONE, KIND_FAILED, KIND_RESULT, Worker
-from vs_common.scale._rows import CONFIG_KEYS, SELECT_KEYS, RowError, parse_row
+from vs_common.scale._rows import CONFIG_KEYS, SELECT_KEYS, Selection
 from vs_common.scale._store import ResultStore
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ class RayOptions:
             ``concurrency_per_worker``; Ray runs 4 batches of a worker at once).
         num_cpus: CPUs of a local Ray started for the run (None: all). Ignored
             when Ray is already running or ``RAY_ADDRESS`` names a cluster.
+        ray_remote_args: More ``map_batches`` arguments (``memory``,
+            ``resources``, ``max_restarts``...); they win.
 
     Example:
         >>> RayOptions(workers=4, concurrency_per_worker=16).rows_per_batch
@@ -195,9 +197,9 @@ def _check_defaults(settings: Mapping[str, Any]) -> None:
     if unknown:
         msg = f"unknown setting {unknown[0]!r} (allowed: {', '.join(CONFIG_KEYS + SELECT_KEYS)})"
         raise VSConfigError(msg, field=unknown[0])
-    probe = parse_row({"id": "probe", "prompt": "probe"}, None, settings)
-    if isinstance(probe, RowError):
-        raise VSConfigError(probe.message.removeprefix("bad setting "))
+    # A bad default is one error now, not one per row later (raises VSConfigError).
+    config = VSConfig(**{k: v for k, v in settings.items() if k in CONFIG_KEYS})
+    Selection.from_settings(settings, config)
 
 
 def sample_dataset(

@@ -65,3 +65,20 @@ def test_without_ray_the_engine_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(ImportError, match=r"verbalized-sampling-kit\[ray\]"):
         vs_common.scale.import_ray()
+
+
+def test_bad_defaults_of_the_ray_engine_fail_before_any_work():
+    pytest.importorskip("ray")
+    from vs_common.errors import VSConfigError
+    from vs_common.scale._ray import _check_defaults
+
+    _check_defaults({"k": 3, "n": 6, "strategy": "tail", "threshold": 0.2})
+    for settings, field in [
+        ({"k": 0}, "k"),
+        ({"strategy": "best"}, "strategy"),
+        ({"strategy": "tail"}, "threshold"),
+        ({"temperature": 0.7}, "temperature"),  # not a setting of a row
+    ]:
+        with pytest.raises(VSConfigError) as caught:
+            _check_defaults(settings)
+        assert caught.value.field == field, settings
