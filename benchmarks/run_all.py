@@ -29,6 +29,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("langchain_overhead", ["langchain_overhead.py"], ["langchain_overhead.py"]),
     ("faults", ["faults.py"], ["faults.py"]),
     ("diversity", ["diversity.py"], ["diversity.py", "--topics", "2", "--n", "10"]),
+    # about 7 minutes: 5,000 prompts per engine, then vs batch over 10k and 100k prompts
+    ("scale", ["scale.py"], ["scale.py", "--quick"]),
 ]  # fmt: skip
 
 
@@ -120,6 +122,35 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         ratio = div.get("vs_direct_semantic_ratio")
         if isinstance(ratio, int | float):
             rows.append(("diversity VS/Direct (semantic)", f"{ratio:.2f}x"))
+    rows += _scale_rows(results.get("scale", {}).get("figures"))
+    return rows
+
+
+def _scale_rows(scale: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not scale:
+        return []
+    rows: list[tuple[str, str]] = []
+    tput = scale.get("throughput")
+    if tput:
+        head = f"{scale['prompts']} prompts, {scale['latency_s'] * 1000:.0f} ms server"
+        for engine in ("local", "ray"):
+            r = tput[engine]
+            rows.append(
+                (
+                    f"vs batch --engine {engine}, {head}",
+                    f"{r['rows_per_s']:.0f} rows/s ({r['fraction_of_ideal']:.0%} of"
+                    f" concurrency/latency), start-up {r['startup_s']} s",
+                )
+            )
+        s = tput["ray_startup"]
+        rows.append(("Ray start-up (init, first row)", f"{s['init_s']} s, {s['first_row_s']} s"))
+    rss = scale.get("rss")
+    if rss:
+        runs = rss["runs"]
+        text = ", ".join(f"{r['prompts']}: {r['peak_rss_mb']} MB" for r in runs)
+        if "ratio_last_to_first" in rss:
+            text += f" ({rss['ratio_last_to_first']:.2f}x)"
+        rows.append(("vs batch peak RSS by prompts", text))
     return rows
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError, VSError
 from vs_common.methods import Method, VSConfig
-from vs_common.selection import STRATEGIES, select
+from vs_common.scale import CONFIG_KEYS, SELECT_KEYS
+from vs_common.scale import Selection as _Selection
+from vs_common.selection import STRATEGIES
 
 __all__ = [
     "CONFIG_KEYS",
@@ -36,20 +37,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-#: Settings that go into :class:`~vs_common.methods.VSConfig` (options and batch keys).
-CONFIG_KEYS = (
-    "method",
-    "k",
-    "n",
-    "threshold",
-    "probability_format",
-    "output_format",
-    "turns",
-    "word_hint",
-)
-#: Settings of the choice of one candidate.
-SELECT_KEYS = ("strategy", "seed", "select_temperature")
 
 _OPTION_NAMES = {
     "method": "--method",
@@ -101,19 +88,11 @@ def config_from(settings: Mapping[str, Any]) -> VSConfig:
     try:
         return VSConfig(**values)
     except VSConfigError as exc:
-        msg = f"argument {option_name(exc.field)}: {exc}"
-        raise UsageError(msg) from None
+        raise _usage(exc) from None
 
 
-@dataclass(frozen=True)
-class Selection:
-    """How one candidate is chosen from a distribution (see :func:`vs_common.select`).
-
-    Attributes:
-        strategy: One of :data:`vs_common.STRATEGIES`.
-        seed: Seed of the choice (None: fresh randomness).
-        threshold: For the ``tail`` strategy (the config's tail threshold).
-        temperature: For the ``temperature`` strategy.
+class Selection(_Selection):
+    """:class:`vs_common.scale.Selection` whose errors are usage errors naming the option.
 
     Example:
         >>> from vs_common import VerbalizedDistribution
@@ -122,11 +101,6 @@ class Selection:
         'a'
     """
 
-    strategy: str = "weighted"
-    seed: int | None = None
-    threshold: float | None = None
-    temperature: float | None = None
-
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], config: VSConfig) -> Selection:
         """Read strategy, seed and selection temperature; check them early.
@@ -134,36 +108,22 @@ class Selection:
         Raises:
             UsageError: An unknown strategy, or one that lacks its parameter.
         """
-        strategy = settings.get("strategy") or "weighted"
-        if strategy not in STRATEGIES:
-            msg = f"argument --strategy: invalid choice {strategy!r} (choose from {STRATEGIES})"
-            raise UsageError(msg)
-        seed = settings.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            msg = f"argument --seed: must be an integer, got {seed!r}"
-            raise UsageError(msg)
-        temperature = settings.get("select_temperature")
-        if strategy == "temperature" and temperature is None:
-            msg = "argument --select-temperature: the temperature strategy needs it"
-            raise UsageError(msg)
-        if strategy == "tail" and config.threshold is None:
-            msg = "argument --threshold: the tail strategy needs a threshold"
-            raise UsageError(msg)
-        return cls(str(strategy), seed, config.threshold, temperature)
+        try:
+            found = _Selection.from_settings(settings, config)
+        except VSConfigError as exc:
+            raise _usage(exc) from None
+        return cls(found.strategy, found.seed, found.threshold, found.temperature)
 
     def choose(self, dist: VerbalizedDistribution) -> Candidate:
         """Choose a candidate of ``dist`` with :func:`vs_common.select`."""
         try:
-            return select(
-                dist,
-                self.strategy,  # type: ignore[arg-type]  # checked in from_settings
-                seed=self.seed,
-                threshold=self.threshold,
-                temperature=self.temperature,
-            )
+            return super().choose(dist)
         except VSConfigError as exc:
-            msg = f"argument {option_name(exc.field)}: {exc}"
-            raise UsageError(msg) from None
+            raise _usage(exc) from None
+
+
+def _usage(exc: VSConfigError) -> UsageError:
+    return UsageError(f"argument {option_name(exc.field)}: {exc}")
 
 
 def add_sampling_options(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:

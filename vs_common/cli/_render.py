@@ -8,6 +8,7 @@ from typing import Any
 
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.methods import VSConfig
+from vs_common.scale import result_record
 
 __all__ = ["bar", "distribution_payload", "render_table"]
 
@@ -119,8 +120,4 @@ def distribution_payload(
         >>> VerbalizedDistribution.from_dict(p).texts
         ['a']
     """
-    payload: dict[str, Any] = dict(extra)
-    payload["config"] = config.model_dump(mode="json", exclude_none=True)
-    payload["selected"] = selected.model_dump(mode="json") if selected is not None else None
-    payload.update(dist.to_dict())
-    return payload
+    return result_record(dist, selected, config, **extra)

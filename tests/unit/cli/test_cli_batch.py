@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from vs_common.cli import main
-from vs_common.cli._batch import (
+from vs_common.scale import (
     BatchOptions,
     Job,
-    LineError,
+    RowError,
     errors_path_for,
-    line_seed,
     parse_line,
     recover_output,
+    row_seed,
     run_batch,
 )
 
@@ -55,10 +55,10 @@ def test_parse_line_accepts_settings_and_rejects_typos():
         (b'{"id": 1, "prompt": "p", "thresold": 0.1}', "'thresold'"),
         (b'{"id": 1, "prompt": "p", "k": 0}', "'k'"),
         (b'{"id": 1, "prompt": "p", "method": "direct", "threshold": 0.1}', "'threshold'"),
-        (b'{"id": 1, "prompt": "p", "strategy": "best"}', "--strategy"),
+        (b'{"id": 1, "prompt": "p", "strategy": "best"}', "'strategy'"),
     ]:
         result = parse_line(raw, 9, {})
-        assert isinstance(result, LineError), raw
+        assert isinstance(result, RowError), raw
         assert needle in result.message, (raw, result.message)
         assert result.line == 9
 
@@ -183,10 +183,8 @@ def test_in_flight_is_bounded(tmp_path, fake_call):
     source = write_input(
         tmp_path / "in.jsonl", [{"id": i, "prompt": f"p{i}", "k": 1} for i in range(40)]
     )
-    options = BatchOptions(
-        input=source, output=tmp_path / "out.jsonl", concurrency=3, show_progress=False
-    )
-    summary = asyncio.run(run_batch(options, call, io.StringIO()))
+    options = BatchOptions(input=source, output=tmp_path / "out.jsonl", concurrency=3)
+    summary = asyncio.run(run_batch(options, call))
     assert summary.written == 40
     assert 1 < call.max_in_flight <= 3
 
@@ -228,7 +226,7 @@ def test_seed_gives_each_line_its_own_reproducible_seed():
     unseeded = parse_line(b'{"id": "a", "prompt": "p"}', 1, {})
     assert isinstance(a, Job) and isinstance(b, Job) and isinstance(own, Job)
     assert isinstance(unseeded, Job)
-    assert a.selection.seed == line_seed(7, "a")
+    assert a.selection.seed == row_seed(7, "a")
     assert a.selection.seed != b.selection.seed
     assert own.selection.seed == 3
     assert unseeded.selection.seed is None
@@ -247,3 +245,28 @@ def test_a_second_concurrent_run_on_the_same_output_is_refused(tmp_path, fake_ca
     code, _ = batch(tmp_path, fake_call)
     assert code == 0
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [1]
+
+
+def test_engine_ray_without_ray_names_the_extra(tmp_path, fake_call, monkeypatch):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": 1}])
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if not installed
+    code, err = batch(tmp_path, fake_call, "--engine", "ray")
+    assert code == 1
+    assert 'pip install "verbalized-sampling-kit[ray]"' in err
+    assert "Traceback" not in err
+    assert not fake_call.requests
+
+
+def test_workers_must_be_positive(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p"}])
+    code, err = batch(tmp_path, fake_call, "--engine", "ray", "--workers", "0")
+    assert code == 2
+    assert "--workers" in err
+
+
+def test_null_settings_in_a_line_take_the_command_default(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": None, "n": None}])
+    code, err = batch(tmp_path, fake_call, "-k", "2", "-n", "4")
+    assert code == 0, err
+    (row,) = read_jsonl(tmp_path / "out.jsonl")
+    assert (row["config"]["k"], len(row["candidates"])) == (2, 4)

@@ -1,0 +1,132 @@
+"""The local engine: bounded read-ahead, memory that grows only by the ids, Parquet in and out."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from vs_common.calls import CallRequest, CallResponse, Usage
+from vs_common.cli import main
+from vs_common.scale import BatchOptions, parse_row, run_batch
+
+
+def reply(request: CallRequest) -> str:
+    """k candidates, k read from the VS instruction ("Generate 3 responses...")."""
+    words = request.messages[0]["content"].split()
+    k = next((int(w) for w in words if w.isdigit()), 5)
+    prompt = request.messages[-1]["content"]
+    texts = [f"joke {i} about {prompt} " + "x" * 80 for i in range(k)]
+    return json.dumps({"responses": [{"text": t, "probability": 1 / k} for t in texts]})
+
+
+class InstantCall:
+    """An instant model that counts requests and how many are in flight."""
+
+    def __init__(self, *, keep_requests: bool = True) -> None:
+        self.keep_requests = keep_requests
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.requests: list[CallRequest] = []
+
+    async def __call__(self, request: CallRequest) -> CallResponse:
+        if self.keep_requests:
+            self.requests.append(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.001)
+            usage = Usage(prompt_tokens=4, completion_tokens=6)
+            return CallResponse(output=reply(request), usage=usage)
+        finally:
+            self.in_flight -= 1
+
+
+def jobs(n: int):
+    for i in range(n):
+        yield parse_row({"id": f"id-{i:06d}", "prompt": f"prompt {i}"}, i + 1, {"k": 5})
+
+
+def test_the_reader_never_runs_ahead_of_the_workers(tmp_path):
+    concurrency = 4
+    finished = 0
+    worst = 0
+
+    def counted(n: int):
+        nonlocal worst
+        for read, job in enumerate(jobs(n), 1):
+            worst = max(worst, read - finished)  # rows read but not yet finished
+            yield job
+
+    def on_row(summary) -> None:
+        nonlocal finished
+        finished = summary.written + summary.failed
+
+    call = InstantCall()
+    options = BatchOptions(tmp_path / "in.jsonl", tmp_path / "out.jsonl", concurrency=concurrency,
+                           structured="text")  # fmt: skip
+    summary = asyncio.run(run_batch(options, call, on_row=on_row, jobs=counted(400)))
+    assert summary.written == 400
+    # a queue of `concurrency` slots and `concurrency` workers, plus the row in hand
+    assert 1 < worst <= 2 * concurrency + 1
+    assert 1 < call.max_in_flight <= concurrency
+
+
+def _peak_bytes(folder: Path, n: int) -> int:
+    options = BatchOptions(folder / "in.jsonl", folder / f"out{n}.jsonl", concurrency=8,
+                           structured="text")  # fmt: skip
+    tracemalloc.start()
+    try:
+        asyncio.run(run_batch(options, InstantCall(keep_requests=False), jobs=jobs(n)))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_grows_only_by_the_ids(tmp_path):
+    _peak_bytes(tmp_path, 50)  # warm up: lazy imports and caches
+    small, large = _peak_bytes(tmp_path, 300), _peak_bytes(tmp_path, 1300)
+    per_row = (large - small) / 1000
+    # The ids set costs ~120 bytes per id; keeping each result (a few KB) would fail this.
+    assert per_row < 600, f"{per_row:.0f} bytes of peak memory per extra row"
+
+
+# ---- Parquet in and out (needs pyarrow, from the ray extra)
+
+
+def test_parquet_input_and_output_resume(tmp_path):
+    fake_call = InstantCall()
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [{"id": i, "prompt": f"p{i}", "k": 1 + i % 2, "meta": None} for i in range(6)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    argv = ["batch", str(tmp_path / "in.parquet"), "-o", str(out), "-q", "--structured", "text"]
+    assert main(argv, call=fake_call, stderr=io.StringIO()) == 0
+    table = pq.read_table(out)
+    assert sorted(table.column("id").to_pylist()) == list(range(6))
+    by_id = {r["id"]: r for r in table.to_pylist()}
+    assert len(by_id[1]["candidates"]) == 2 and len(by_id[0]["candidates"]) == 1  # per-row k
+    assert by_id[1]["selected"] in by_id[1]["candidates"]
+    calls = len(fake_call.requests)
+    err = io.StringIO()
+    assert main(argv, call=fake_call, stderr=err) == 0
+    assert len(fake_call.requests) == calls  # resumed: nothing sent again
+    assert "6 already done" in err.getvalue()
+
+
+def test_parquet_input_with_an_unknown_column_is_refused_before_any_work(tmp_path):
+    fake_call = InstantCall()
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"id": [1], "prompt": ["p"], "promt": ["typo"]}),
+                   tmp_path / "in.parquet")  # fmt: skip
+    err = io.StringIO()
+    argv = ["batch", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "o.jsonl"), "-q"]
+    assert main(argv, call=fake_call, stderr=err) == 1
+    assert "unknown column 'promt'" in err.getvalue()
+    assert not fake_call.requests

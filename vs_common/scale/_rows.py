@@ -1,0 +1,279 @@
+"""The input schema of a batch: a row becomes a :class:`Job` or a :class:`RowError`.
+
+A :class:`Job` is a prompt, a VSConfig and a selection; a :class:`RowError`
+says what is wrong with the row.
+
+A row is ``{"id": ..., "prompt": ...}`` plus optional settings that override the
+run's defaults (:data:`CONFIG_KEYS`, :data:`SELECT_KEYS`) and an optional
+``meta`` value copied to the output. Both engines (local and Ray) read rows
+here, so a row means the same thing whichever runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vs_common.distribution import Candidate, VerbalizedDistribution
+from vs_common.errors import VSConfigError
+from vs_common.methods import VSConfig
+from vs_common.selection import STRATEGIES, select
+
+__all__ = [
+    "CONFIG_KEYS",
+    "ROW_KEYS",
+    "SELECT_KEYS",
+    "Job",
+    "RowError",
+    "Selection",
+    "id_key",
+    "parse_line",
+    "parse_row",
+    "result_record",
+    "row_seed",
+]
+
+#: Settings that go into :class:`~vs_common.methods.VSConfig` (options and row keys).
+CONFIG_KEYS = (
+    "method",
+    "k",
+    "n",
+    "threshold",
+    "probability_format",
+    "output_format",
+    "turns",
+    "word_hint",
+)
+#: Settings of the choice of one candidate.
+SELECT_KEYS = ("strategy", "seed", "select_temperature")
+#: Every key a row may have.
+ROW_KEYS = frozenset({"id", "prompt", "meta", *CONFIG_KEYS, *SELECT_KEYS})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How one candidate is chosen from a distribution (see :func:`vs_common.select`).
+
+    Attributes:
+        strategy: One of :data:`vs_common.STRATEGIES`.
+        seed: Seed of the choice (None: fresh randomness).
+        threshold: For the ``tail`` strategy (the config's tail threshold).
+        temperature: For the ``temperature`` strategy.
+
+    Example:
+        >>> dist = VerbalizedDistribution.from_pairs([("a", 0.9), ("b", 0.1)])
+        >>> Selection("argmax").choose(dist).text
+        'a'
+    """
+
+    strategy: str = "weighted"
+    seed: int | None = None
+    threshold: float | None = None
+    temperature: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], config: VSConfig) -> Selection:
+        """Read strategy, seed and selection temperature; check them early.
+
+        Raises:
+            VSConfigError: An unknown strategy, or one that lacks its parameter;
+                ``field`` names the setting.
+        """
+        strategy = settings.get("strategy") or "weighted"
+        if strategy not in STRATEGIES:
+            msg = f"invalid choice {strategy!r} (choose from {STRATEGIES})"
+            raise VSConfigError(msg, field="strategy")
+        seed = settings.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            msg = f"must be an integer, got {seed!r}"
+            raise VSConfigError(msg, field="seed")
+        temperature = settings.get("select_temperature")
+        if strategy == "temperature" and temperature is None:
+            msg = "the temperature strategy needs it"
+            raise VSConfigError(msg, field="select_temperature")
+        if strategy == "tail" and config.threshold is None:
+            msg = "the tail strategy needs a threshold"
+            raise VSConfigError(msg, field="threshold")
+        return cls(str(strategy), seed, config.threshold, temperature)
+
+    def choose(self, dist: VerbalizedDistribution) -> Candidate:
+        """Choose a candidate of ``dist`` with :func:`vs_common.select`.
+
+        Raises:
+            VSConfigError: The strategy cannot choose from ``dist``.
+        """
+        return select(
+            dist,
+            self.strategy,  # type: ignore[arg-type]  # checked in from_settings
+            seed=self.seed,
+            threshold=self.threshold,
+            temperature=self.temperature,
+        )
+
+
+def id_key(value: Any) -> str:
+    """The identity of an id (``1`` and ``"1"`` are different ids).
+
+    Example:
+        >>> id_key(1), id_key("1")
+        ('1', '"1"')
+    """
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def row_seed(seed: int, ident: str | int) -> int:
+    """A per-id selection seed derived from the run's seed, stable across runs and machines.
+
+    One shared seed would make every row draw the same random number, so
+    the choices of different prompts would be correlated.
+
+    Example:
+        >>> row_seed(7, "a") == row_seed(7, "a") != row_seed(7, "b")
+        True
+    """
+    digest = hashlib.sha256(f"{seed}:{id_key(ident)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One prompt to run.
+
+    Attributes:
+        line: Its 1-based line (or row) number, for messages; None when unknown.
+        id: The row's id.
+        prompt: The task.
+        config: Method, k, n... (the row's own settings over the defaults).
+        selection: How the one response is chosen.
+        meta: Copied to the output as is.
+    """
+
+    line: int | None
+    id: str | int
+    prompt: str
+    config: VSConfig
+    selection: Selection
+    meta: Any = None
+
+    @property
+    def key(self) -> str:
+        """The :func:`id_key` of its id."""
+        return id_key(self.id)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that cannot be run, and why."""
+
+    line: int | None
+    id: Any
+    message: str
+
+    def record(self) -> dict[str, Any]:
+        """Its line in the errors file."""
+        return {"id": self.id, "line": self.line, "error": "InputError", "message": self.message}
+
+
+def parse_line(raw: bytes | str, line: int | None, defaults: Mapping[str, Any]) -> Job | RowError:
+    """Read one JSONL line into a :class:`Job`, or say what is wrong with it.
+
+    Args:
+        raw: The line.
+        line: Its 1-based number (for messages), None when unknown.
+        defaults: The run's settings; the line's own settings win.
+
+    Returns:
+        The job, or a :class:`RowError`.
+
+    Example:
+        >>> parse_line(b'{"id": 7, "prompt": "A joke", "k": 3}', 1, {}).config.k
+        3
+        >>> parse_line(b'{"id": 7, "promt": "A joke"}', 2, {}).message
+        "unknown key 'promt' (allowed: id, prompt, meta, k, n, method, ...)"
+    """
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return RowError(line, None, f"not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        return RowError(line, None, f"expected a JSON object, got {type(data).__name__}")
+    return parse_row(data, line, defaults)
+
+
+def parse_row(
+    data: Mapping[str, Any],
+    line: int | None,
+    defaults: Mapping[str, Any],
+    *,
+    strict: bool = True,
+) -> Job | RowError:
+    """Read one row (a mapping) into a :class:`Job`, or say what is wrong with it.
+
+    A setting that is None (a null, or a missing value in a columnar table)
+    is not set: the default applies.
+
+    Args:
+        data: The row: ``id``, ``prompt``, optional settings and ``meta``.
+        line: Its 1-based number (for messages), None when unknown.
+        defaults: The run's settings; the row's own settings win.
+        strict: Reject keys that are not in :data:`ROW_KEYS` (a typo must not
+            be silently ignored); False ignores them (a table's other columns).
+
+    Returns:
+        The job, or a :class:`RowError`.
+
+    Example:
+        >>> parse_row({"id": "a", "prompt": "p", "k": None}, 1, {"k": 2}).config.k
+        2
+    """
+    ident = data.get("id")
+    if isinstance(ident, bool) or not isinstance(ident, str | int) or ident == "":
+        return RowError(line, ident, "missing or bad 'id' (a non-empty string or an integer)")
+    if strict:
+        unknown = sorted(set(data) - ROW_KEYS)
+        if unknown:
+            allowed = "id, prompt, meta, k, n, method, ..."
+            return RowError(line, ident, f"unknown key {unknown[0]!r} (allowed: {allowed})")
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return RowError(line, ident, "missing or empty 'prompt'")
+    own = {k: data[k] for k in (*CONFIG_KEYS, *SELECT_KEYS) if data.get(k) is not None}
+    settings = {**defaults, **own}
+    if "seed" not in own and isinstance(defaults.get("seed"), int):
+        settings["seed"] = row_seed(defaults["seed"], ident)
+    try:
+        config = VSConfig(
+            **{k: v for k, v in settings.items() if k in CONFIG_KEYS and v is not None}
+        )
+        selection = Selection.from_settings(settings, config)
+    except VSConfigError as exc:
+        return RowError(line, ident, f"bad setting {exc.field or 'config'!r}: {exc}")
+    return Job(line, ident, prompt, config, selection, data.get("meta"))
+
+
+def result_record(
+    dist: VerbalizedDistribution,
+    selected: Candidate | None,
+    config: VSConfig,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One output record: ``dist.to_dict()`` plus the config, the selection and ``extra``.
+
+    ``VerbalizedDistribution.from_dict`` reads it back (extra keys are ignored).
+
+    Example:
+        >>> d = VerbalizedDistribution.from_pairs([("a", 1.0)])
+        >>> r = result_record(d, d.candidates[0], VSConfig(k=1), id=3, prompt="x")
+        >>> r["id"], r["selected"]["text"], r["config"]["method"]
+        (3, 'a', 'vs_standard')
+        >>> VerbalizedDistribution.from_dict(r).texts
+        ['a']
+    """
+    record: dict[str, Any] = dict(extra)
+    record["config"] = config.model_dump(mode="json", exclude_none=True)
+    record["selected"] = selected.model_dump(mode="json") if selected is not None else None
+    record.update(dist.to_dict())
+    return record
