@@ -155,7 +155,7 @@ def run_batch_command(
             defaults=defaults,
             concurrency=args.concurrency,
             structured=args.structured,
-            retry=RetryPolicy(max_retries=args.retries),
+            retry=RetryPolicy(max_retries=args.retries, max_top_up_calls=args.max_top_up),
             model=backend.model if call is None else None,
             max_consecutive_failures=args.max_consecutive_failures,
         )
@@ -196,4 +196,9 @@ def _report(summary: BatchSummary, target: Path, err: TextIO) -> None:
         text += f" (see {summary.errors_path}; rerun the same command to retry them)"
     if summary.duplicates:
         text += f"; {summary.duplicates} duplicate id(s) in the input ignored"
+    if summary.short:
+        text += (
+            f"; {summary.short} written short of their n ({summary.missing} samples missing"
+            " after top-up calls: see 'shortfall' in each line, and --max-top-up)"
+        )
     eprint(text, err)

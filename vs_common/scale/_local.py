@@ -72,6 +72,8 @@ class BatchSummary:
         resumed: Ids already in the output when the run started.
         previous_errors: Failures recorded by the last run (retried now).
         errors_path: The errors file.
+        short: Results written with fewer samples than their n (after top-ups).
+        missing: Samples those results lack in all (their ``shortfall`` summed).
     """
 
     written: int = 0
@@ -81,6 +83,15 @@ class BatchSummary:
     resumed: int = 0
     previous_errors: int = 0
     errors_path: Path | None = None
+    short: int = 0
+    missing: int = 0
+
+    def count_shortfall(self, record: Mapping[str, Any]) -> None:
+        """Count a written result that holds fewer samples than its n."""
+        shortfall = record.get("shortfall") or 0
+        if isinstance(shortfall, int) and shortfall > 0:
+            self.short += 1
+            self.missing += shortfall
 
 
 #: Called when the store is open (with the resume counts) and after each row.
@@ -188,6 +199,7 @@ class _LocalRun:
             else:
                 self.store.write_result(record)
                 self.summary.written += 1
+                self.summary.count_shortfall(record)
                 self.streak.succeeded()
                 self._tick()
 

@@ -411,6 +411,7 @@ class _Writer:
         if kind == KIND_RESULT:
             if self.store.add_result(key or "", line):
                 self.summary.written += 1
+                self.summary.count_shortfall(json.loads(line))
                 self.streak.succeeded()
             else:
                 self.summary.duplicates += 1

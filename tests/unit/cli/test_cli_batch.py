@@ -270,3 +270,29 @@ def test_null_settings_in_a_line_take_the_command_default(tmp_path, fake_call):
     assert code == 0, err
     (row,) = read_jsonl(tmp_path / "out.jsonl")
     assert (row["config"]["k"], len(row["candidates"])) == (2, 4)
+
+
+@pytest.mark.parametrize(("top_up", "calls", "short"), [(None, 4, 0), ("0", 2, 2)])
+def test_batch_tops_up_and_reports_what_is_short(tmp_path, top_up, calls, short):
+    requests = []
+
+    async def three_of_five(request):  # every reply holds 3 of the 5 asked for
+        requests.append(request)
+        n = len(requests)
+        return json.dumps({"responses": [{"text": f"r{n}.{i}"} for i in range(3)]})
+
+    write_input(tmp_path / "in.jsonl", [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "q"}])
+    extra = ["-k", "5", "-n", "5", "-q"] + (["--max-top-up", top_up] if top_up else [])
+    code, err = batch(tmp_path, three_of_five, *extra)
+    assert code == 0
+    rows = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
+    assert len(requests) == calls  # one call each, and one top-up each unless --max-top-up 0
+    assert sum(1 for r in rows.values() if r["shortfall"]) == short
+    for r in rows.values():
+        samples = sum(c["count"] for c in r["candidates"])
+        assert r["shortfall"] == max(0, 5 - samples)
+        assert r["requested"] == 5
+    if short:
+        assert "2 written short of their n (4 samples missing" in err
+    else:
+        assert "short of their n" not in err
