@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import random
 import threading
@@ -70,6 +71,8 @@ __all__ = [
 
 Structured = Literal["auto", "tool", "json_schema", "text"]
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 _MAX_EXTRA_WAVES = 3  # model-decided k: further rounds of calls while short of n
 
@@ -221,6 +224,13 @@ class _Run:
                         raw = await self.call(request)
             except VSStructuredOutputUnsupported as exc:
                 if self.auto and mode != "text":
+                    if self.mode != "text":
+                        _log.info(
+                            "call %d: %s mode rejected, falling back to text: %s",
+                            index,
+                            mode,
+                            _brief(exc),
+                        )
                     self.mode = "text"  # for this call and every later one
                     continue
                 return self._failed(index, attempt, exc)
@@ -229,6 +239,14 @@ class _Run:
                     retries += 1
                     wait = self.retry.delay(retries, retry_after_seconds(exc), self.rng)
                     if wait is not None:
+                        _log.info(
+                            "call %d: %s; retry %d of %d in %.2f s",
+                            index,
+                            _brief(exc),
+                            retries,
+                            self.retry.max_retries,
+                            wait,
+                        )
                         await self.sleep(wait)
                         continue
                 return self._failed(index, attempt, exc)
@@ -245,6 +263,13 @@ class _Run:
             except VSParseError as exc:
                 if reasks < self.retry.max_reasks:
                     reasks += 1
+                    _log.info(
+                        "call %d: unreadable reply (%s); re-ask %d of %d",
+                        index,
+                        redact_secrets(exc.reason)[:200],
+                        reasks,
+                        self.retry.max_reasks,
+                    )
                     msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
@@ -254,6 +279,7 @@ class _Run:
     def _failed(
         self, index: int, attempts: int, exc: BaseException, raw_output: str | None = None
     ) -> _Outcome:
+        _log.info("call %d failed after %d attempts: %s", index, attempts, _brief(exc))
         failure = CallFailure(
             call_index=index,
             attempts=attempts,
@@ -262,6 +288,11 @@ class _Run:
             raw_output=raw_output,
         )
         return _Outcome(dist=None, failure=failure, reply=None)
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception for a log line, keys redacted."""
+    return f"{type(exc).__name__}: {redact_secrets(str(exc))[:200]}"
 
 
 def _as_response(raw: CallResponse | str | Mapping[str, Any] | Sequence[Any]) -> CallResponse:

@@ -11,7 +11,7 @@ import pytest
 
 from vs_common import VSConfig, run_sampling
 from vs_common.local_server import LocalModelServer
-from vs_common.openai_compat import OpenAICompatClient
+from vs_common.backends import OpenAICompatClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
