@@ -14,8 +14,8 @@ from uuid import UUID
 import pytest
 
 from vs_common import RetryPolicy, VSConfig, VSSamplingError, run_sampling
-from vs_common.calls import redact_secrets
 from vs_common.backends import OpenAICompatClient
+from vs_common.calls import redact_secrets
 from vs_common.testing import FaultInjectingServer, FaultRates
 
 KEY = "sk-test-SECRET0123456789abcdef"

@@ -28,10 +28,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from vs_common.backends import OpenAICompatClient
 from vs_common.calls import Call
 from vs_common.cli._common import CLIError, UsageError, eprint
 from vs_common.local_server import LOCAL_EXTRA_HINT, LocalModelServer, LocalServerError
-from vs_common.backends import OpenAICompatClient
 
 __all__ = [
     "DEFAULT_API_KEY_ENV",
