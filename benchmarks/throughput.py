@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -127,6 +128,31 @@ def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
 
         return send, None
 
+    def raw() -> Any:
+        parts = urllib.parse.urlsplit(url)
+        head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+        async def send() -> None:  # keep-alive, Content-Length replies only: a lower bound
+            if idle:
+                reader, writer = idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(head + data)
+            headers = (await reader.readuntil(b"\r\n\r\n")).lower()
+            length = int(headers.split(b"content-length:")[1].split(b"\r\n")[0])
+            json.loads(await reader.readexactly(length))
+            idle.append((reader, writer))
+
+        async def close() -> None:
+            for _, writer in idle:
+                writer.close()
+
+        return send, close
+
     def core() -> Any:
         client = OpenAICompatClient(base_url, "fixed")
         request = CallRequest(messages=MESSAGES)
@@ -167,6 +193,7 @@ def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
         return make
 
     return {
+        "raw asyncio sockets (reference: no TLS, proxy, chunking)": raw,
         "urllib in to_thread (previous core client)": previous,
         "aiohttp (core OpenAICompatClient)": core,
         "httpx AsyncClient": httpx_client,
@@ -193,10 +220,10 @@ def bench_transports(latency: float, concurrency: int, waves: int) -> list[dict[
             try:
                 rate = asyncio.run(run())
             except ImportError as exc:
-                print(f"  {name:<48} skipped ({exc.name} not installed)")
+                print(f"  {name:<56} skipped ({exc.name} not installed)")
                 continue
             rows.append({"transport": name, "req_per_s": round(rate, 1), "fraction": rate / ideal})
-            print(f"  {name:<48} {rate:7.1f} req/s  ({rate / ideal:.2f} of {ideal:.0f})")
+            print(f"  {name:<56} {rate:7.1f} req/s  ({rate / ideal:.2f} of {ideal:.0f})")
     return rows
 
 
@@ -281,24 +308,29 @@ def bench_batch(latency: float, levels: list[int], rows: int) -> list[dict[str, 
 # -- adapters ----------------------------------------------------------------------
 
 
+def _http_client(aiohttp: bool) -> Any:
+    """The openai SDK's own default async client (httpx), or its aiohttp one."""
+    import openai
+
+    return openai.DefaultAioHttpClient() if aiohttp else openai.DefaultAsyncHttpxClient()
+
+
 async def _langchain_rate(base_url: str, concurrency: int, rows: int, aiohttp: bool) -> float:
     from langchain_openai import ChatOpenAI
 
     from langchain_vs import VerbalizedSampler
 
-    kwargs: dict[str, Any] = {}
-    if aiohttp:
-        from openai import DefaultAioHttpClient
-
-        kwargs["http_async_client"] = DefaultAioHttpClient()
-    llm = ChatOpenAI(model="fixed", base_url=base_url, api_key="k", max_retries=0, **kwargs)
+    http = _http_client(aiohttp)
+    llm = ChatOpenAI(
+        model="fixed", base_url=base_url, api_key="k", max_retries=0, http_async_client=http
+    )
     sampler = VerbalizedSampler(llm=llm, config=VSConfig(k=5, n=5), strategy="weighted", seed=1)
     prompts = [f"Write a joke about topic {i}" for i in range(rows)]
     await sampler.ainvoke("warm-up")
     started = time.perf_counter()
     out = await sampler.abatch(prompts, config={"max_concurrency": concurrency})
     rate = len(out) / (time.perf_counter() - started)
-    await llm.root_async_client.close()
+    await http.aclose()
     return rate
 
 
@@ -307,11 +339,7 @@ async def _llamaindex_rate(base_url: str, concurrency: int, rows: int, aiohttp: 
 
     from llamaindex_vs import VerbalizedSamplingWorkflow
 
-    kwargs: dict[str, Any] = {}
-    if aiohttp:
-        from openai import DefaultAioHttpClient
-
-        kwargs["async_http_client"] = DefaultAioHttpClient()
+    http = _http_client(aiohttp)
     llm = OpenAILike(
         model="fixed",
         api_base=base_url,
@@ -319,7 +347,7 @@ async def _llamaindex_rate(base_url: str, concurrency: int, rows: int, aiohttp: 
         is_chat_model=True,
         is_function_calling_model=True,
         max_retries=0,
-        **kwargs,
+        async_http_client=http,
     )
     workflow = VerbalizedSamplingWorkflow(llm=llm, config=VSConfig(k=5, n=5), seed=1, timeout=600)
     semaphore = asyncio.Semaphore(concurrency)
@@ -331,7 +359,9 @@ async def _llamaindex_rate(base_url: str, concurrency: int, rows: int, aiohttp: 
     await workflow.run(prompt="warm-up")
     started = time.perf_counter()
     out = await asyncio.gather(*(one(i) for i in range(rows)))
-    return len(out) / (time.perf_counter() - started)
+    rate = len(out) / (time.perf_counter() - started)
+    await http.aclose()
+    return rate
 
 
 def bench_adapters(latency: float, levels: list[int], rows: int) -> list[dict[str, Any]]:

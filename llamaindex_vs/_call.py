@@ -143,7 +143,9 @@ async def _tool_call(llm: LLM, request: CallRequest, kwargs: dict[str, Any]) -> 
         response = await llm.achat_with_tools(
             [tool],
             chat_history=to_chat_messages(request.messages),
-            allow_parallel_tool_calls=False,
+            # Keep every call the model made: LlamaIndex otherwise keeps only the
+            # first, and the core's rule picks the forced tool's call by name.
+            allow_parallel_tool_calls=True,
             tool_required=True,
             **extra,
             **kwargs,
