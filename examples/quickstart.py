@@ -18,8 +18,8 @@ import os
 import sys
 
 from vs_common import VSConfig, VSSamplingError, run_sampling
+from vs_common.backends import OpenAICompatClient
 from vs_common.local_server import LocalModelServer
-from vs_common.openai_compat import OpenAICompatClient
 
 
 async def sample(prompt: str, client: OpenAICompatClient) -> None:

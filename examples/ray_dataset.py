@@ -25,7 +25,7 @@ from pathlib import Path
 
 import ray
 
-from vs_common.openai_compat import OpenAICompatClient
+from vs_common.backends import OpenAICompatClient
 from vs_common.scale import RayOptions, ray_session, sample_dataset
 
 TOPICS = ["prime numbers", "triangles", "probability", "sequences"]

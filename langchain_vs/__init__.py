@@ -16,6 +16,8 @@ extra to install.
 
 from __future__ import annotations
 
+import logging
+
 try:
     import langchain_core  # noqa: F401 - only checks that the extra is installed
 except ImportError as exc:
@@ -35,6 +37,9 @@ from langchain_vs._tool import (
     create_vs_tool,
     format_options,
 )
+
+# Silent unless the application configures logging (see vs_common).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "BrainstormInput",

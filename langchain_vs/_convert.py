@@ -26,7 +26,12 @@ from vs_common import (
     VSConfigError,
     VSStructuredOutputUnsupported,
 )
-from vs_common.calls import normalize_finish_reason, structured_rejection
+from vs_common.providers import (
+    normalize_finish_reason,
+    pick_tool_arguments,
+    structured_rejection,
+    tool_finish_reason,
+)
 
 __all__ = [
     "as_core_messages",
@@ -34,6 +39,7 @@ __all__ = [
     "finish_reason_of",
     "is_structured_rejection",
     "map_structured_error",
+    "max_tokens_of",
     "message_output",
     "message_response",
     "usage_of",
@@ -119,32 +125,72 @@ def message_output(
 ) -> str | Mapping[str, Any] | Sequence[Any]:
     """What the parser should read from a reply: tool-call arguments or text.
 
-    A tool call named ``tool_name`` wins, then any tool call, then a tool
-    call whose arguments were not valid JSON (its raw argument string, which
-    the robust parser repairs), then the text.
+    The core's rule (:func:`vs_common.providers.pick_tool_arguments`): the
+    call named ``tool_name``, else the first call with arguments; arguments
+    LangChain could not decode (``invalid_tool_calls``, e.g. cut off by
+    max_tokens) come as their raw string, which the robust parser repairs;
+    with no usable call, the text.
     """
-    calls = list(getattr(message, "tool_calls", None) or [])
-    if calls:
-        named = [c for c in calls if tool_name is None or c.get("name") == tool_name]
-        args = (named or calls)[0].get("args")
-        if isinstance(args, Mapping | list) and args:
-            return args
-    invalid = list(getattr(message, "invalid_tool_calls", None) or [])
-    if invalid:
-        raw = invalid[0].get("args")
-        if isinstance(raw, str) and raw.strip():
-            return raw
-    return message.text
+    arguments = _arguments(message, tool_name)
+    return arguments if arguments is not None else message.text
 
 
-def message_response(message: BaseMessage, tool_name: str | None = None) -> CallResponse:
-    """A chat model reply as the core's :class:`~vs_common.CallResponse`."""
-    return CallResponse(
-        output=message_output(message, tool_name),
-        usage=usage_of(message),
-        finish_reason=finish_reason_of(message),
-        metadata={"model": (message.response_metadata or {}).get("model_name")},
-    )
+def _arguments(
+    message: BaseMessage, tool_name: str | None
+) -> str | dict[str, Any] | list[Any] | None:
+    calls = [
+        (call.get("name"), call.get("args"))
+        for call in [
+            *(getattr(message, "tool_calls", None) or []),
+            *(getattr(message, "invalid_tool_calls", None) or []),
+        ]
+    ]
+    return pick_tool_arguments(calls, tool_name or "")
+
+
+def message_response(
+    message: BaseMessage, tool_name: str | None = None, *, max_tokens: int | None = None
+) -> CallResponse:
+    """A chat model reply as the core's :class:`~vs_common.CallResponse`.
+
+    With ``tool_name`` (a tool-mode reply), tool-call arguments cut off by
+    ``max_tokens`` get the finish reason ``length``
+    (:func:`vs_common.providers.tool_finish_reason`).
+    """
+    usage = usage_of(message)
+    finish_reason = finish_reason_of(message)
+    metadata: dict[str, Any] = {"model": (message.response_metadata or {}).get("model_name")}
+    arguments = _arguments(message, tool_name)
+    output: str | Mapping[str, Any] | Sequence[Any] = message.text
+    if arguments is not None:
+        output = arguments
+        reported = finish_reason
+        if tool_name is not None:
+            finish_reason = tool_finish_reason(
+                reported,
+                arguments,
+                completion_tokens=usage.completion_tokens if usage is not None else None,
+                max_tokens=max_tokens,
+            )
+        if finish_reason != reported:
+            metadata["reported_finish_reason"] = reported
+    return CallResponse(output=output, usage=usage, finish_reason=finish_reason, metadata=metadata)
+
+
+def max_tokens_of(llm: Any) -> int | None:
+    """The reply token limit a chat model sends, if it says.
+
+    ``extra_body["max_tokens"]`` first (what llama.cpp reads; ChatOpenAI's
+    own ``max_tokens`` goes out as ``max_completion_tokens``, which it
+    ignores), then ``model_kwargs["max_tokens"]``, then ``max_tokens``.
+    """
+    for source in (getattr(llm, "extra_body", None), getattr(llm, "model_kwargs", None)):
+        if isinstance(source, Mapping):
+            value = source.get("max_tokens")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    value = getattr(llm, "max_tokens", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def is_structured_rejection(exc: BaseException) -> bool:

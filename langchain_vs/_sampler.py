@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 import operator
 import queue
 import threading
@@ -21,13 +22,14 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config, patch_config
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
-from langchain_vs._config import take_config_fields
+from langchain_vs._config import as_config_error, take_config_fields
 from langchain_vs._convert import (
     as_core_messages,
     as_lc_messages,
     map_structured_error,
+    max_tokens_of,
     message_response,
 )
 from vs_common import (
@@ -44,12 +46,12 @@ from vs_common import (
     VSConfig,
     VSConfigError,
     VSStructuredOutputUnsupported,
-    check_strategy,
     pool,
-    run_sampling,
     run_sync,
-    select,
 )
+from vs_common.calls import redact_secrets
+from vs_common.providers import response_format, tool_spec
+from vs_common.sampler import SamplerSettings
 
 __all__ = ["SamplerInput", "SamplerOutput", "VerbalizedSampler"]
 
@@ -59,7 +61,7 @@ SamplerInput: TypeAlias = str | Sequence[Any] | PromptValue | dict[str, Any]
 SamplerOutput: TypeAlias = VerbalizedDistribution | Candidate
 """The pooled distribution, or the chosen candidate when a strategy is set."""
 
-_TOOL_DESCRIPTION = "Submit the candidate responses with their probabilities."
+_log = logging.getLogger(__name__)
 
 
 class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
@@ -87,7 +89,9 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         min_successes: Fewest successful calls to accept.
         max_concurrency: Calls in flight when the RunnableConfig sets none.
         strategy: If set, return one candidate chosen this way.
-        seed: Seed of the choice (same seed, same choice).
+        seed: Seed of the choice: same seed, same prompt and same replies give
+            the same choice; different prompts draw independently (see
+            :mod:`vs_common.sampler`).
         threshold: For the ``tail`` strategy (default: ``config.threshold``).
         temperature: For the ``temperature`` strategy.
 
@@ -118,10 +122,24 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
     def __init__(self, **kwargs: Any) -> None:
         # VSConfig fields given directly are folded into ``config`` here, before
         # pydantic runs, so a bad value raises VSConfigError naming the field.
-        super().__init__(**take_config_fields(kwargs))
-        if self.strategy is not None:
-            threshold = self.threshold if self.threshold is not None else self.config.threshold
-            check_strategy(self.strategy, threshold=threshold, temperature=self.temperature)
+        try:
+            super().__init__(**take_config_fields(kwargs))
+        except ValidationError as exc:
+            raise as_config_error(exc, type(self).__name__) from None
+        self._settings()  # the core checks every setting once, as in every adapter
+
+    def _settings(self) -> SamplerSettings:
+        return SamplerSettings(
+            config=self.config,
+            structured=self.structured,
+            retry=self.retry,
+            max_concurrency=self.max_concurrency,
+            min_successes=self.min_successes,
+            strategy=self.strategy,
+            seed=self.seed,
+            threshold=self.threshold,
+            temperature=self.temperature,
+        )
 
     @property
     def OutputType(self) -> Any:
@@ -154,7 +172,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         with ThreadPoolExecutor(workers, thread_name_prefix="vs-call") as executor:
             call = self._call(child, executor)
             dist = run_sync(self._run(prompt, call, workers))
-        return self._output(dist)
+        return self._output(dist, prompt)
 
     async def _ainvoke(
         self,
@@ -166,7 +184,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         child = patch_config(config, callbacks=run_manager.get_child())
         workers = self._concurrency(config)
         dist = await self._run(prompt, self._call(child, None), workers)
-        return self._output(dist)
+        return self._output(dist, prompt)
 
     async def _run(
         self,
@@ -175,15 +193,8 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         workers: int,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> VerbalizedDistribution:
-        return await run_sampling(
-            prompt,
-            self.config,
-            call,
-            structured=self.structured,
-            max_concurrency=workers,
-            retry=self.retry,
-            min_successes=self.min_successes,
-            on_progress=on_progress,
+        return await self._settings().run(
+            prompt, call, max_concurrency=workers, on_progress=on_progress
         )
 
     # -- streaming: the pooled distribution grows as each call ends ---------------
@@ -255,7 +266,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         worker = threading.Thread(target=ctx.run, args=(work,), name="vs-stream", daemon=True)
         worker.start()
         try:
-            yield from self._drain(iter(updates.get, None), [])
+            yield from self._drain(iter(updates.get, None), [], prompt)
         finally:
             worker.join()
 
@@ -278,7 +289,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         try:
             while True:
                 update = await updates.get()
-                for item in self._drain(iter([update]), partial):
+                for item in self._drain(iter([update]), partial, prompt):
                     yield item
                 if update[0] != "dist":
                     return
@@ -286,7 +297,10 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             task.cancel()
 
     def _drain(
-        self, updates: Iterator[tuple[str, Any]], partial: list[VerbalizedDistribution]
+        self,
+        updates: Iterator[tuple[str, Any]],
+        partial: list[VerbalizedDistribution],
+        prompt: str | list[Message],
     ) -> Iterator[SamplerOutput]:
         """Turn progress updates into outputs (``partial`` keeps the calls so far)."""
         for kind, value in updates:
@@ -297,7 +311,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
                 continue
             if kind == "error":
                 raise value
-            yield self._output(value)
+            yield self._output(value, prompt)
             return
 
     def _concurrency(self, config: RunnableConfig) -> int:
@@ -319,17 +333,15 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             raise VSConfigError(msg, field="input")
         return as_core_messages(input_)
 
-    def _output(self, dist: VerbalizedDistribution) -> SamplerOutput:
+    def _output(self, dist: VerbalizedDistribution, prompt: str | list[Message]) -> SamplerOutput:
         if self.strategy is None:
             return dist
-        threshold = self.threshold if self.threshold is not None else self.config.threshold
-        return select(
-            dist, self.strategy, seed=self.seed, threshold=threshold, temperature=self.temperature
-        )
+        return self._settings().choose(dist, prompt)
 
     def _call(self, child: RunnableConfig, pool: ThreadPoolExecutor | None) -> Call:
         """The core's ``call``: one request to ``llm`` with the child config."""
         bound: dict[str, Runnable[LanguageModelInput, BaseMessage]] = {}
+        max_tokens = max_tokens_of(self.llm)
 
         async def call(request: CallRequest) -> CallResponse:
             messages = as_lc_messages(request.messages)
@@ -347,31 +359,26 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
                 mapped = map_structured_error(exc)
                 if mapped is exc:
                     raise
+                _log.debug(
+                    "%s rejected %s mode: %s",
+                    type(self.llm).__name__,
+                    request.structured,
+                    redact_secrets(str(exc))[:300],
+                )
                 raise mapped from exc
-            return message_response(reply, request.tool_name)
+            return message_response(reply, request.tool_name, max_tokens=max_tokens)
 
         return call
 
     def _structured_model(self, request: CallRequest) -> Runnable[LanguageModelInput, BaseMessage]:
         schema = request.schema or {}
         if request.structured == "tool":
-            tool = {
-                "type": "function",
-                "function": {
-                    "name": request.tool_name,
-                    "description": _TOOL_DESCRIPTION,
-                    "parameters": schema,
-                },
-            }
+            tool = tool_spec(request.tool_name, schema)
             return self.llm.bind_tools([tool], tool_choice=request.tool_name)
         if not _is_openai_chat(self.llm):
             msg = f"json_schema output is not supported for {type(self.llm).__name__}"
             raise VSStructuredOutputUnsupported(msg)
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": request.tool_name, "schema": schema, "strict": False},
-        }
-        return self.llm.bind(response_format=response_format)
+        return self.llm.bind(response_format=response_format(request.tool_name, schema))
 
 
 def _whole(chunks: list[SamplerInput]) -> SamplerInput:

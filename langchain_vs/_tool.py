@@ -8,11 +8,12 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from langchain_vs._config import resolve_config
+from langchain_vs._config import as_config_error, resolve_config, take_config_fields
 from langchain_vs._sampler import VerbalizedSampler
 from vs_common import Structured, VerbalizedDistribution, VSConfig
+from vs_common.sampler import format_options
 
 __all__ = ["BrainstormInput", "VerbalizedSamplingTool", "create_vs_tool", "format_options"]
 
@@ -38,24 +39,12 @@ class BrainstormInput(BaseModel):
     )
 
 
-def format_options(dist: VerbalizedDistribution) -> str:
-    """The options as numbered lines with their probabilities, for an agent.
-
-    Example:
-        >>> print(format_options(VerbalizedDistribution.from_pairs([("A", 0.6), ("B", 0.4)])))
-        1. A (p=0.60)
-        2. B (p=0.40)
-    """
-    return "\n".join(
-        f"{i}. {c.text} (p={c.probability:.2f})" for i, c in enumerate(dist.candidates, 1)
-    )
-
-
 class VerbalizedSamplingTool(BaseTool):
     """A tool that asks a chat model for k diverse options with probabilities.
 
     The content returned to the agent is the numbered options with their
-    probabilities; the artifact (``ToolMessage.artifact``) is the
+    probabilities (:func:`vs_common.sampler.format_options`, the text the
+    LlamaIndex tool returns too); the artifact (``ToolMessage.artifact``) is the
     distribution as a dict. Child runs nest under the tool's run.
 
     Attributes:
@@ -82,6 +71,13 @@ class VerbalizedSamplingTool(BaseTool):
     llm: BaseChatModel
     config: VSConfig = Field(default_factory=VSConfig)
     structured: Structured = "auto"
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**take_config_fields(kwargs))
+        except ValidationError as exc:
+            raise as_config_error(exc, type(self).__name__) from None
+        self._sampler(self.config.k or 1)  # the core checks the settings now, not mid-agent
 
     def _sampler(self, k: int) -> VerbalizedSampler:
         cfg = resolve_config(self.config, k=k, n=k)

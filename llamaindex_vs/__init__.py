@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 try:
     import llama_index.core  # noqa: F401 - only checks that the extra is installed
 except ImportError as exc:
@@ -45,6 +47,9 @@ from llamaindex_vs._workflow import (
     VSStartEvent,
     VSStopEvent,
 )
+
+# Silent unless the application configures logging (see vs_common).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DISTRIBUTION_KEY",

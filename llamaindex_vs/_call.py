@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,11 +37,19 @@ from vs_common import (
     Usage,
     VSStructuredOutputUnsupported,
 )
-from vs_common.calls import normalize_finish_reason, structured_rejection
+from vs_common.calls import redact_secrets
+from vs_common.providers import (
+    TOOL_DESCRIPTION,
+    normalize_finish_reason,
+    pick_tool_arguments,
+    response_format,
+    structured_rejection,
+    tool_finish_reason,
+)
 
 __all__ = ["make_llm_call"]
 
-_TOOL_DESCRIPTION = "Submit the answer in the structure given."
+_log = logging.getLogger(__name__)
 
 
 def make_llm_call(llm: LLM, *, llm_kwargs: Mapping[str, Any] | None = None) -> Call:
@@ -112,13 +121,10 @@ async def _json_schema_call(llm: LLM, request: CallRequest, kwargs: dict[str, An
     if not llm.metadata.is_chat_model:
         msg = f"{type(llm).__name__} is not a chat model; JSON-schema output needs one"
         raise VSStructuredOutputUnsupported(msg)
-    response_format = {
-        "type": "json_schema",
-        "json_schema": {"name": request.tool_name, "schema": request.schema},
-    }
+    fmt = response_format(request.tool_name, request.schema or {})
     try:
         response = await llm.achat(
-            to_chat_messages(request.messages), response_format=response_format, **kwargs
+            to_chat_messages(request.messages), response_format=fmt, **kwargs
         )
     except Exception as exc:
         raise _translate(exc, request) from exc
@@ -137,7 +143,9 @@ async def _tool_call(llm: LLM, request: CallRequest, kwargs: dict[str, Any]) -> 
         response = await llm.achat_with_tools(
             [tool],
             chat_history=to_chat_messages(request.messages),
-            allow_parallel_tool_calls=False,
+            # Keep every call the model made: LlamaIndex otherwise keeps only the
+            # first, and the core's rule picks the forced tool's call by name.
+            allow_parallel_tool_calls=True,
             tool_required=True,
             **extra,
             **kwargs,
@@ -151,15 +159,15 @@ async def _tool_call(llm: LLM, request: CallRequest, kwargs: dict[str, Any]) -> 
     if result.output:
         result.metadata["content"] = result.output
     result.output = arguments
-    if (
-        isinstance(arguments, str)
-        and normalize_finish_reason(result.finish_reason) != "length"
-        and _hit_max_tokens(llm, kwargs, result.usage)
-    ):
-        # llama-cpp-python says "tool_calls" even when max_tokens cut the
-        # arguments off; say "length" so the parser drops the cut candidate.
-        result.metadata["reported_finish_reason"] = result.finish_reason
-        result.finish_reason = "length"
+    reported = result.finish_reason
+    result.finish_reason = tool_finish_reason(
+        reported,
+        arguments,
+        completion_tokens=result.usage.completion_tokens if result.usage is not None else None,
+        max_tokens=_max_tokens(llm, kwargs),
+    )
+    if result.finish_reason != reported:
+        result.metadata["reported_finish_reason"] = reported
     return result
 
 
@@ -176,38 +184,17 @@ def _tool_arguments(
 ) -> str | dict[str, Any] | list[Any] | None:
     blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
     if blocks:
-        chosen = next((b for b in blocks if b.tool_name == tool_name), blocks[0])
-        return _decode(chosen.tool_kwargs)
+        return pick_tool_arguments([(b.tool_name, b.tool_kwargs) for b in blocks], tool_name)
     try:
         selections = llm.get_tool_calls_from_response(response, error_on_no_tool_call=False)
     except Exception:  # noqa: BLE001 - a provider may fail to read its own reply; use the text
         return None
-    if not selections:
-        return None
-    chosen_sel = next((s for s in selections if s.tool_name == tool_name), selections[0])
-    return dict(chosen_sel.tool_kwargs)
+    return pick_tool_arguments([(s.tool_name, s.tool_kwargs) for s in selections], tool_name)
 
 
-def _decode(arguments: dict[str, Any] | str) -> str | dict[str, Any] | list[Any]:
-    if not isinstance(arguments, str):
-        return arguments
-    try:
-        decoded = json.loads(arguments)
-    except ValueError:
-        return arguments  # cut off or malformed: the core parser repairs it
-    if isinstance(decoded, dict | list):
-        return decoded
-    return arguments
-
-
-def _hit_max_tokens(llm: LLM, kwargs: Mapping[str, Any], usage: Usage | None) -> bool:
+def _max_tokens(llm: LLM, kwargs: Mapping[str, Any]) -> int | None:
     limit = kwargs.get("max_tokens", getattr(llm, "max_tokens", None))
-    return (
-        isinstance(limit, int)
-        and usage is not None
-        and usage.completion_tokens > 0
-        and usage.completion_tokens >= limit
-    )
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
 def _translate(exc: Exception, request: CallRequest) -> Exception:
@@ -217,10 +204,11 @@ def _translate(exc: Exception, request: CallRequest) -> Exception:
     text = f"{exc} {getattr(exc, 'body', '') or ''}".lower()
     if isinstance(exc, TypeError) and "unexpected keyword" in text:
         msg = f"{request.structured} mode is not accepted by this LLM: {exc}"
-        return VSStructuredOutputUnsupported(msg)
-    if not structured_rejection(exc):
+    elif structured_rejection(exc):
+        msg = f"The server rejected structured output mode {request.structured!r}: {str(exc)[:300]}"
+    else:
         return exc
-    msg = f"The server rejected structured output mode {request.structured!r}: {str(exc)[:300]}"
+    _log.debug("%s", redact_secrets(msg))
     return VSStructuredOutputUnsupported(msg)
 
 
@@ -322,7 +310,7 @@ class _SchemaTool(BaseTool):
 
     def __init__(self, name: str, schema: dict[str, Any]) -> None:
         self._metadata = _SchemaToolMetadata(
-            description=_TOOL_DESCRIPTION, name=name, fn_schema=None, schema=schema
+            description=TOOL_DESCRIPTION, name=name, fn_schema=None, schema=schema
         )
 
     @property

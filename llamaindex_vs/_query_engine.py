@@ -103,7 +103,7 @@ class VerbalizedSamplingSynthesizer(BaseSynthesizer):
         llm: Any LlamaIndex LLM; default ``Settings.llm``.
         config: What to ask for; default ``VSConfig()`` (VS-Standard, k=5).
         strategy: How to choose the answer (``weighted``, ``argmax``, ``tail``...).
-        seed: Seed of the selection generator (queries advance it).
+        seed: Seed of the selection (same seed, prompt and replies: same answer).
         temperature: For the ``temperature`` strategy.
         structured: ``auto``, ``tool``, ``json_schema`` or ``text``.
         retry: Retry, re-ask and timeout policy of the core.
@@ -173,8 +173,9 @@ class VerbalizedSamplingSynthesizer(BaseSynthesizer):
         return template.format(context_str="\n".join(chunks))
 
     async def _sample(self, query_str: str, text_chunks: Sequence[str]) -> _Sampled:
-        dist = await self._sampler.distribution(self._prompt(query_str, text_chunks))
-        return _Sampled(self._sampler.select(dist), dist)
+        prompt = self._prompt(query_str, text_chunks)
+        dist = await self._sampler.distribution(prompt)
+        return _Sampled(self._sampler.select(dist, prompt), dist)
 
     def get_response(
         self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any

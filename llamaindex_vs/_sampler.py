@@ -1,12 +1,10 @@
-"""What the workflow, the synthesizer and the tool share: run the core, then select."""
+"""What the workflow, the synthesizer and the tool share: an LLM and the core's settings."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from llama_index.core.llms import LLM
 from llama_index.core.settings import Settings
 
@@ -20,54 +18,49 @@ from vs_common import (
     Structured,
     VerbalizedDistribution,
     VSConfig,
-    VSConfigError,
-    check_strategy,
-    run_sampling,
-    select,
 )
-
-_STRUCTURED = ("auto", "tool", "json_schema", "text")
+from vs_common.sampler import SamplerSettings
 
 
 class Sampler:
-    """An LLM, a VS configuration and a selection strategy, checked once.
+    """An LLM and a :class:`vs_common.sampler.SamplerSettings`, checked once.
 
     Not public: each adapter component holds one and exposes its settings.
+    Validation, the run, the meaning of ``seed`` and ``min_successes`` are
+    the core's, as in the LangChain adapter.
     """
 
     def __init__(
         self,
         llm: LLM | None,
-        config: VSConfig | None,
+        config: VSConfig | Mapping[str, Any] | None,
         *,
         strategy: Strategy = "weighted",
         seed: int | None = None,
         temperature: float | None = None,
         structured: Structured = "auto",
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
         max_concurrency: int = 8,
         min_successes: int = 1,
         llm_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.llm: LLM = llm if llm is not None else Settings.llm
-        self.config = config if config is not None else VSConfig()
-        check_strategy(strategy, threshold=self.config.threshold, temperature=temperature)
-        if structured not in _STRUCTURED:
-            msg = f"structured must be one of {', '.join(_STRUCTURED)}, got {structured!r}"
-            raise VSConfigError(msg, field="structured")
-        if isinstance(max_concurrency, bool) or max_concurrency < 1:
-            msg = f"max_concurrency must be at least 1, got {max_concurrency}"
-            raise VSConfigError(msg, field="max_concurrency")
-        self.strategy: Strategy = strategy
-        self.seed = seed
-        self.temperature = temperature
-        self.structured: Structured = structured
-        self.retry = retry
-        self.max_concurrency = max_concurrency
-        self.min_successes = min_successes
+        self.settings = SamplerSettings(
+            config=config if config is not None else VSConfig(),  # type: ignore[arg-type]
+            structured=structured,
+            retry=retry,  # type: ignore[arg-type]
+            max_concurrency=max_concurrency,
+            min_successes=min_successes,
+            strategy=strategy,
+            seed=seed,
+            temperature=temperature,
+        )
         self.llm_kwargs = dict(llm_kwargs or {})
-        self._rng = np.random.default_rng(seed)
-        self._rng_lock = threading.Lock()
+
+    @property
+    def config(self) -> VSConfig:
+        """The default VS configuration."""
+        return self.settings.config
 
     async def distribution(
         self,
@@ -77,37 +70,16 @@ class Sampler:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> VerbalizedDistribution:
         """Run the core orchestration with this LLM and return the pooled distribution."""
-        cfg = config if config is not None else self.config
-        return await run_sampling(
-            prompt,
-            cfg,
-            make_llm_call(self.llm, llm_kwargs=self.llm_kwargs),
-            structured=self.structured,
-            max_concurrency=self.max_concurrency,
-            retry=self.retry,
-            min_successes=min(self.min_successes, cfg.num_calls),
-            on_progress=on_progress,
-        )
+        call = make_llm_call(self.llm, llm_kwargs=self.llm_kwargs)
+        return await self.settings.run(prompt, call, config=config, on_progress=on_progress)
 
     def select(
         self,
         dist: VerbalizedDistribution,
+        prompt: str | Sequence[Message] | None = None,
         *,
         seed: int | None = None,
         config: VSConfig | None = None,
     ) -> Candidate:
-        """Choose one candidate; a per-call seed overrides the sampler's generator."""
-        cfg = config if config is not None else self.config
-        threshold = cfg.threshold if self.strategy == "tail" else None
-        if seed is not None:
-            return select(
-                dist, self.strategy, seed=seed, threshold=threshold, temperature=self.temperature
-            )
-        with self._rng_lock:  # a numpy Generator is not safe to share between threads
-            return select(
-                dist,
-                self.strategy,
-                rng=self._rng,
-                threshold=threshold,
-                temperature=self.temperature,
-            )
+        """Choose one candidate; a per-run seed replaces the sampler's."""
+        return self.settings.choose(dist, prompt, seed=seed, config=config)

@@ -19,6 +19,7 @@ from vs_common import (
     VSConfig,
     run_sync,
 )
+from vs_common.sampler import format_options
 
 __all__ = ["VerbalizedSamplingToolResult", "verbalized_sampling_tool"]
 
@@ -29,7 +30,6 @@ DEFAULT_TOOL_DESCRIPTION = (
     " return one sampled from that distribution together with all the candidates."
     " Use it when variety matters. Input: the task as a full instruction."
 )
-_MAX_LISTED = 20
 
 
 class _ToolInput(BaseModel):
@@ -49,9 +49,9 @@ class VerbalizedSamplingToolResult(BaseModel):
         >>> d = VerbalizedDistribution.from_pairs([("Decaf?", 0.7), ("Bean there.", 0.3)])
         >>> print(VerbalizedSamplingToolResult(selected=d.candidates[0], distribution=d))
         Sampled response: Decaf?
-        All candidates with their probabilities:
-        1. (0.70) Decaf?
-        2. (0.30) Bean there.
+        All options with their probabilities:
+        1. Decaf? (p=0.70)
+        2. Bean there. (p=0.30)
     """
 
     model_config = ConfigDict(frozen=True)
@@ -60,16 +60,7 @@ class VerbalizedSamplingToolResult(BaseModel):
     distribution: VerbalizedDistribution
 
     def __str__(self) -> str:
-        lines = [
-            f"Sampled response: {self.selected.text}",
-            "All candidates with their probabilities:",
-        ]
-        for i, c in enumerate(self.distribution.candidates[:_MAX_LISTED], start=1):
-            lines.append(f"{i}. ({c.probability:.2f}) {c.text}")
-        hidden = len(self.distribution.candidates) - _MAX_LISTED
-        if hidden > 0:
-            lines.append(f"... and {hidden} more")
-        return "\n".join(lines)
+        return format_options(self.distribution, self.selected)
 
 
 def verbalized_sampling_tool(
@@ -105,7 +96,7 @@ def verbalized_sampling_tool(
         description: The tool description the agent sees.
         return_direct: End the agent's turn with the tool's output.
         strategy: How to choose the returned candidate.
-        seed: Seed of the selection generator (calls advance it).
+        seed: Seed of the selection (same seed, prompt and replies: same choice).
         temperature: For the ``temperature`` strategy.
         structured: ``auto``, ``tool``, ``json_schema`` or ``text``.
         retry: Retry, re-ask and timeout policy of the core.
@@ -137,7 +128,9 @@ def verbalized_sampling_tool(
 
     async def asample(prompt: str) -> VerbalizedSamplingToolResult:
         dist = await sampler.distribution(prompt)
-        return VerbalizedSamplingToolResult(selected=sampler.select(dist), distribution=dist)
+        return VerbalizedSamplingToolResult(
+            selected=sampler.select(dist, prompt), distribution=dist
+        )
 
     def sample(prompt: str) -> VerbalizedSamplingToolResult:
         return run_sync(asample(prompt))

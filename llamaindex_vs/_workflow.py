@@ -42,7 +42,7 @@ class VSGenerateEvent(Event):
     Attributes:
         prompt: The task, or a conversation of role/content dicts.
         config: Overrides the steps' configuration for this run.
-        seed: Seed of the selection that follows (None: the steps' generator).
+        seed: Seed of the selection that follows (None: the steps' seed).
 
     Example:
         >>> VSGenerateEvent(prompt="Tell a joke about coffee").prompt
@@ -79,6 +79,12 @@ class VSParseEvent(Event):
 class VSDistributionEvent(Event):
     """The pooled distribution of a run (or of parsed output).
 
+    Attributes:
+        distribution: Every candidate, with usage and failures.
+        config: The run's configuration, when it replaced the steps'.
+        seed: Seed of the selection that follows.
+        prompt: The prompt the distribution answers (mixed into the seed).
+
     Example:
         >>> d = VerbalizedDistribution.from_pairs([("a", 1.0)])
         >>> VSDistributionEvent(distribution=d).distribution.texts
@@ -88,6 +94,7 @@ class VSDistributionEvent(Event):
     distribution: VerbalizedDistribution
     config: VSConfig | None = None
     seed: int | None = None
+    prompt: str | list[Message] | None = None
 
 
 class VSSelectedEvent(Event):
@@ -174,7 +181,7 @@ class VerbalizedSamplingSteps(Workflow):
       the run, as it arrives, so that a bad one can be asked again.
     * ``vs_select``: :class:`VSDistributionEvent` -> :class:`VSSelectedEvent`,
       with the configured strategy (``weighted``, ``uniform``, ``argmax``,
-      ``tail``, ``temperature``) and a seeded generator.
+      ``tail``, ``temperature``), seeded by the seed and the prompt.
 
     Your workflow emits ``VSGenerateEvent`` and consumes ``VSSelectedEvent``;
     it has its own ``StartEvent`` and ``StopEvent`` steps. A step of yours may
@@ -185,7 +192,9 @@ class VerbalizedSamplingSteps(Workflow):
         llm: Any LlamaIndex LLM; default ``Settings.llm``.
         config: What to ask for; default ``VSConfig()`` (VS-Standard, k=5).
         strategy: How to choose the returned candidate.
-        seed: Seed of the selection generator (runs advance it).
+        seed: Seed of the selection: same seed, prompt and replies give the
+            same choice; different prompts draw independently (see
+            :mod:`vs_common.sampler`).
         temperature: For the ``temperature`` strategy.
         structured: ``auto`` (tool calling when the LLM supports it, else
             text), ``tool``, ``json_schema`` or ``text``.
@@ -261,12 +270,14 @@ class VerbalizedSamplingSteps(Workflow):
             )
 
         dist = await self._sampler.distribution(ev.prompt, ev.config, on_progress=progress)
-        return VSDistributionEvent(distribution=dist, config=ev.config, seed=ev.seed)
+        return VSDistributionEvent(
+            distribution=dist, config=ev.config, seed=ev.seed, prompt=ev.prompt
+        )
 
     @step
     async def vs_select(self, ev: VSDistributionEvent) -> VSSelectedEvent:
         """Choose one candidate with the configured strategy."""
-        candidate = self._sampler.select(ev.distribution, seed=ev.seed, config=ev.config)
+        candidate = self._sampler.select(ev.distribution, ev.prompt, seed=ev.seed, config=ev.config)
         return VSSelectedEvent(candidate=candidate, distribution=ev.distribution)
 
 

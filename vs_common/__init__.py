@@ -7,6 +7,7 @@ Example:
     ['Decaf?']
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from vs_common.calls import (
@@ -47,6 +48,10 @@ from vs_common.methods import (
 from vs_common.parsing import StreamingParser, parse_distribution
 from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
 from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
+
+# Retries, re-asks and fallbacks are logged (keys redacted) at INFO and DEBUG;
+# the application decides what to show: silent unless logging is configured.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 try:
     __version__ = version("verbalized-sampling-kit")

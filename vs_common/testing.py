@@ -1,4 +1,4 @@
-"""A fault-injecting OpenAI-compatible server, for testing what survives faults.
+"""Fake OpenAI-compatible servers: one that injects faults, one with a fixed latency.
 
 :class:`FaultInjectingServer` answers ``POST /v1/chat/completions`` on a free
 loopback port with a valid VS reply (text, or a forced tool call when the
@@ -12,10 +12,14 @@ that each candidate of each successful call arrived in the result, and that
 nothing was invented or lost. Faults are drawn from a seeded generator, so a
 run is reproducible. Standard library only.
 
+:class:`FixedLatencyServer` answers every request after exactly the same
+latency and serves any number at once, to measure a client's throughput
+(``python -m vs_common.testing --latency 0.1`` runs one in its own process).
+
 Example:
     >>> import asyncio
     >>> from vs_common import RetryPolicy, VSConfig, run_sampling
-    >>> from vs_common.openai_compat import OpenAICompatClient
+    >>> from vs_common.backends import OpenAICompatClient
     >>> with FaultInjectingServer(FaultRates(status_500=0.5), seed=1) as server:
     ...     client = OpenAICompatClient(server.base_url, "fake")
     ...     policy = RetryPolicy(backoff_base=0.01)
@@ -26,6 +30,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -38,7 +44,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self
 
-__all__ = ["ALL_FAULTS", "Fault", "FaultInjectingServer", "FaultRates", "ServedRequest"]
+__all__ = [
+    "ALL_FAULTS",
+    "Fault",
+    "FaultInjectingServer",
+    "FaultRates",
+    "FixedLatencyServer",
+    "ServedRequest",
+]
 
 Fault = Literal[
     "ok",
@@ -395,3 +408,247 @@ def _make_handler(server: FaultInjectingServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, json.dumps(body).encode())
 
     return Handler
+
+
+# -- a fixed-latency server, for throughput ------------------------------------------
+
+_MAX_HEADER_BYTES = 64 * 1024
+_STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large"}
+
+
+class FixedLatencyServer:
+    """An OpenAI-compatible chat server that answers every request after exactly ``latency``.
+
+    It serves any number of requests at once (asyncio, HTTP/1.1 keep-alive),
+    so a client's throughput against it is bounded only by the client:
+    ``concurrency / latency`` requests per second is the ideal. Each answer
+    is a valid VS reply with k unique candidates (a forced tool call when
+    the request has ``tools``; k is the tool schema's ``maxItems`` when
+    present). Standard library only.
+
+    Run it in its own process for measurements (the client then has the
+    other cores to itself)::
+
+        python -m vs_common.testing --latency 0.1   # prints the base URL, serves until killed
+
+    Args:
+        latency: Seconds each answer waits.
+        k: Candidates per answer when the request does not say.
+        host: Interface to listen on.
+        port: Port (0: a free one).
+
+    Attributes:
+        served: Chat requests answered.
+        peak_in_flight: Most chat requests waiting at once.
+        connections: TCP connections accepted (few when clients keep them alive).
+
+    Example:
+        >>> import asyncio
+        >>> from vs_common import VSConfig, run_sampling
+        >>> from vs_common.backends import OpenAICompatClient
+        >>> with FixedLatencyServer(latency=0.05) as server:
+        ...     client = OpenAICompatClient(server.base_url, "fake")
+        ...     dist = asyncio.run(run_sampling("Joke", VSConfig(k=5, n=40), client))
+        ...     server.served, server.peak_in_flight, len(dist.candidates)
+        (8, 8, 40)
+    """
+
+    def __init__(
+        self, latency: float = 0.1, *, k: int = 5, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        if not latency >= 0:
+            msg = f"latency must be >= 0 seconds, got {latency!r}"
+            raise ValueError(msg)
+        self.latency = latency
+        self.k = k
+        self.host = host
+        self.port = port
+        self.served = 0
+        self.peak_in_flight = 0
+        self.connections = 0
+        self._in_flight = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._address: tuple[str, int] | None = None
+        self._error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        state = self.base_url if self._address is not None else "stopped"
+        return f"FixedLatencyServer({state}, latency={self.latency:g} s)"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ``http://HOST:PORT/v1``."""
+        if self._address is None:
+            msg = "the server is not running"
+            raise RuntimeError(msg)
+        host, port = self._address
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> Self:
+        """Start serving on a background thread's event loop."""
+        self._thread = threading.Thread(target=self._run, name="fixed-latency", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+        self._thread = None
+        self._address = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._serve, self.host, self.port, backlog=4096)
+                )
+            except OSError as exc:
+                self._error = exc
+                return
+            host, port = self._server.sockets[0].getsockname()[:2]
+            self._address = (str(host), int(port))
+            self._ready.set()
+            loop.run_forever()
+            self._server.close()
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        finally:
+            self._ready.set()
+            loop.close()
+
+    async def serve_forever(self) -> None:
+        """Serve on the running loop until cancelled (the command line uses this)."""
+        server = await asyncio.start_server(self._serve, self.host, self.port, backlog=4096)
+        host, port = server.sockets[0].getsockname()[:2]
+        self._address = (str(host), int(port))
+        async with server:
+            await server.serve_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while await self._one(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the client went away
+        except asyncio.CancelledError:
+            # stop(): end quietly (Python 3.11's streams log a cancelled handler)
+            pass
+        finally:
+            writer.close()
+
+    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; False when the connection should close."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > _MAX_HEADER_BYTES:
+            await self._reply(writer, 413, b'{"error": "headers too large"}', keep=False)
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = [*lines[0].split(" "), "", ""][:2]
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        keep = headers.get("connection", "").lower() != "close"
+        body = await reader.readexactly(int(headers.get("content-length") or 0))
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            listing = {"object": "list", "data": [{"id": "fixed-latency", "object": "model"}]}
+            await self._reply(writer, 200, json.dumps(listing).encode(), keep=keep)
+            return keep
+        if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
+            await self._reply(writer, 404, b'{"error": "not found"}', keep=keep)
+            return keep
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            await self._reply(writer, 400, b'{"error": {"message": "bad json"}}', keep=keep)
+            return keep
+        self._in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        serial = self.served
+        self.served += 1
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self._in_flight -= 1
+        await self._reply(writer, 200, self._answer(serial, payload), keep=keep)
+        return keep
+
+    def _answer(self, serial: int, payload: Any) -> bytes:
+        payload = payload if isinstance(payload, dict) else {}
+        k = _wanted_k(payload, self.k)
+        items = [
+            {"text": f"Answer {serial}.{i}", "probability": round(1.0 / k, 4)} for i in range(k)
+        ]
+        document = json.dumps({"responses": items})
+        if payload.get("tools"):
+            return json.dumps(_completion(None, document, "tool_calls")).encode()
+        return json.dumps(_completion(document, None, "stop")).encode()
+
+    @staticmethod
+    async def _reply(writer: asyncio.StreamWriter, status: int, body: bytes, *, keep: bool) -> None:
+        head = (
+            f"HTTP/1.1 {status} {_STATUS_TEXT.get(status, 'Error')}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n"
+        )
+        writer.write(head.encode("latin-1") + body)
+        await writer.drain()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m vs_common.testing``: run a :class:`FixedLatencyServer` until killed.
+
+    Prints the base URL on the first line of stdout, then serves.
+    """
+    import argparse  # only for the command line
+
+    parser = argparse.ArgumentParser(prog="python -m vs_common.testing", description=main.__doc__)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per answer")
+    parser.add_argument("--k", type=int, default=5, help="candidates per answer")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = FixedLatencyServer(args.latency, k=args.k, host=args.host, port=args.port)
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve_forever())
+        while server._address is None and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            await task  # raises the error that stopped it
+        print(server.base_url, flush=True)  # noqa: T201 - the command's output
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

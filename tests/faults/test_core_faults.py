@@ -8,7 +8,7 @@ import time
 import pytest
 
 from vs_common import RetryPolicy, VSConfig, VSSamplingError, run_sampling
-from vs_common.openai_compat import OpenAICompatClient
+from vs_common.backends import OpenAICompatClient
 from vs_common.testing import ALL_FAULTS, FaultInjectingServer, FaultRates
 
 POLICY = RetryPolicy(max_retries=4, max_reasks=2, backoff_base=0.01, backoff_max=0.05, timeout=2.0)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from vs_common import VSConfig, VSSamplingError, run_sampling
+from vs_common.backends import OpenAICompatClient
 from vs_common.cli import main
 from vs_common.local_server import SERVER_MODULE_ENV, LocalModelServer, LocalServerDied
-from vs_common.openai_compat import OpenAICompatClient
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = ROOT / "tests" / "stand_in"

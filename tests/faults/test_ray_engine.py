@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vs_common import RetryPolicy
-from vs_common.openai_compat import OpenAICompatClient
+from vs_common.backends import OpenAICompatClient
 from vs_common.scale import (
     BatchOptions,
     RayOptions,

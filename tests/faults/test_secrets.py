@@ -14,8 +14,8 @@ from uuid import UUID
 import pytest
 
 from vs_common import RetryPolicy, VSConfig, VSSamplingError, run_sampling
+from vs_common.backends import OpenAICompatClient
 from vs_common.calls import redact_secrets
-from vs_common.openai_compat import OpenAICompatClient
 from vs_common.testing import FaultInjectingServer, FaultRates
 
 KEY = "sk-test-SECRET0123456789abcdef"
@@ -58,14 +58,23 @@ async def test_core_client_failures_and_errors_are_clean(caplog: pytest.LogCaptu
     assert err.failures
 
 
-async def test_core_failures_are_redacted_even_if_the_client_does_not() -> None:
-    async def leaky(request: object) -> str:
-        msg = f"HTTP 401: invalid key Bearer {KEY}"
-        raise PermissionError(msg)
+async def test_core_failures_are_redacted_even_if_the_client_does_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
 
-    dist = await run_sampling("Joke", VSConfig(k=2, n=2), leaky, min_successes=0)
-    _assert_clean(dist.failures, dist.to_dict())
+    async def leaky(request: object) -> str:
+        msg = f"HTTP 429: invalid key Bearer {KEY}"
+        raise ConnectionError(msg) if getattr(request, "attempt", 0) == 0 else PermissionError(msg)
+
+    dist = await run_sampling(
+        "Joke", VSConfig(k=2, n=2), leaky, min_successes=0, retry=RetryPolicy(backoff_base=0.0)
+    )
+    _assert_clean(dist.failures, dist.to_dict(), caplog.text)
     assert "Bearer ***" in dist.failures[0].message
+    logged = [r.getMessage() for r in caplog.records if r.name == "vs_common.sampling"]
+    assert any("retry 1 of 3" in m and "Bearer ***" in m for m in logged), logged
+    assert any("failed after 2 attempts" in m and "Bearer ***" in m for m in logged), logged
 
 
 async def test_langchain_sampler_repr_failures_traces_and_logs(
@@ -164,3 +173,43 @@ async def test_llamaindex_workflow_and_tool_are_clean(caplog: pytest.LogCaptureF
     _assert_clean(str(output), repr(getattr(output, "raw_output", output)), repr(tool))
     _assert_clean(repr(tool.metadata))
     _assert_clean(result.distribution.failures)
+
+
+async def test_debug_logs_record_retries_and_fallbacks_without_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    policy = RetryPolicy(max_retries=2, max_reasks=1, backoff_base=0.0, jitter=0.0)
+    with FaultInjectingServer(FaultRates(status_500=1.0), echo_auth=True) as server:
+        client = OpenAICompatClient(server.base_url, "m", api_key=KEY)
+        with pytest.raises(VSSamplingError):
+            await run_sampling("Joke", VSConfig(k=2, n=2), client, retry=policy)
+    ours = [r for r in caplog.records if r.name.startswith("vs_common")]
+    messages = [r.getMessage() for r in ours]
+    assert any("retry 1 of 2" in m for m in messages), messages
+    assert any("failed after 3 attempts" in m for m in messages), messages
+    assert any(r.levelno == logging.DEBUG and "HTTP 500" in r.getMessage() for r in ours)
+    assert any("Authorization: Bearer ***" in m for m in messages)  # the echo, redacted
+    _assert_clean(caplog.text, *messages)
+
+
+def test_the_library_is_silent_unless_logging_is_configured() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio\n"
+        "from vs_common import RetryPolicy, VSConfig, run_sampling\n"
+        "async def call(request):\n"
+        "    if request.attempt == 0:\n"
+        "        raise TimeoutError('slow')\n"
+        "    return 'not a distribution' if request.attempt == 1 else '[\"a\", \"b\"]'\n"
+        "policy = RetryPolicy(backoff_base=0.0)\n"
+        "dist = asyncio.run(run_sampling('Joke', VSConfig(k=2), call, retry=policy))\n"
+        "print(len(dist.candidates))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "2"
+    assert done.stderr == ""

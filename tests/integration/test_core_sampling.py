@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vs_common import Progress, VSConfig, run_sampling
+from vs_common.backends import OpenAICompatClient
 from vs_common.local_server import LocalModelServer
-from vs_common.openai_compat import OpenAICompatClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -53,4 +53,4 @@ def test_agent_example(local_server):
     out = run_example("llamaindex_agent.py", local_server)
     assert "tool call: verbalized_sampling({'prompt': " in out
     assert "agent answer:\nSampled response: " in out
-    assert "All candidates with their probabilities:" in out
+    assert "All options with their probabilities:" in out

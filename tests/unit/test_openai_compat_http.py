@@ -1,4 +1,4 @@
-"""OpenAICompatClient against a scripted stdlib HTTP server on loopback."""
+"""OpenAICompatClient (vs_common.backends) against a scripted stdlib HTTP server on loopback."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from vs_common.backends import OpenAICompatClient, VSHTTPError
 from vs_common.calls import CallRequest, is_transient, retry_after_seconds
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
-from vs_common.openai_compat import OpenAICompatClient, VSHTTPError
 
 SECRET = "sk-test-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "Tell me a joke."}]
@@ -253,7 +253,7 @@ async def test_json_schema_mode_sends_response_format(fake: FakeServer):
     assert response.output == '{"responses": []}'
     assert fake.last["json"]["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "submit_responses", "schema": SCHEMA},
+        "json_schema": {"name": "submit_responses", "schema": SCHEMA, "strict": False},
     }
 
 

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from vs_common.backends import OpenAICompatClient
 from vs_common.calls import Call
 from vs_common.cli._common import CLIError, UsageError, eprint
 from vs_common.local_server import (
@@ -36,7 +37,6 @@ from vs_common.local_server import (
     LocalServerDied,
     LocalServerError,
 )
-from vs_common.openai_compat import OpenAICompatClient
 
 __all__ = [
     "DEFAULT_API_KEY_ENV",

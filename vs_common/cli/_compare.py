@@ -324,7 +324,7 @@ def load_embedder(enabled: bool = True) -> tuple[Any | None, str | None]:
     if not enabled:
         return None, "semantic diversity skipped (--no-semantic)"
     try:
-        from vs_common.embeddings import default_embedder
+        from vs_common.backends.embeddings import default_embedder
 
         return default_embedder(), None
     except ImportError as exc:

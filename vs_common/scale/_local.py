@@ -110,7 +110,7 @@ async def run_batch(
 
     Args:
         options: Files, defaults and limits.
-        call: The model call (an :class:`~vs_common.openai_compat.OpenAICompatClient`
+        call: The model call (an :class:`~vs_common.backends.OpenAICompatClient`
             or any :data:`~vs_common.Call`).
         on_start: Called once the output is repaired (``resumed`` and
             ``previous_errors`` are set).

@@ -133,7 +133,7 @@ def client_factory(call: Call) -> ClientFactory:
     """A factory that gives each worker its own copy of ``call`` (pickled with the job).
 
     Example:
-        >>> from vs_common.openai_compat import OpenAICompatClient
+        >>> from vs_common.backends import OpenAICompatClient
         >>> make = client_factory(OpenAICompatClient("http://127.0.0.1:8000/v1", "m"))
         >>> make().model
         'm'
@@ -251,7 +251,7 @@ def sample_dataset(
 
     Example:
         >>> import functools, ray
-        >>> from vs_common.openai_compat import OpenAICompatClient
+        >>> from vs_common.backends import OpenAICompatClient
         >>> ds = ray.data.from_items([{"id": 1, "prompt": "A joke", "k": 3}])  # doctest: +SKIP
         >>> client = functools.partial(OpenAICompatClient, "http://127.0.0.1:8000/v1", "m")
         >>> rows = sample_dataset(ds, client, defaults={"n": 6}).take_all()  # doctest: +SKIP

@@ -105,7 +105,7 @@ def _two_answer_call():
 
 
 def test_load_embedder_notes_the_missing_extra(monkeypatch):
-    import vs_common.embeddings as emb
+    import vs_common.backends.embeddings as emb
 
     def missing():
         msg = 'the embedder needs onnxruntime: pip install "verbalized-sampling-kit[metrics]"'

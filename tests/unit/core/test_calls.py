@@ -34,6 +34,10 @@ def _json_error_with_ok_response() -> Exception:
         (ConnectionResetError(), True),
         (HTTPError(429), True),
         (HTTPError(503), True),
+        (HTTPError(520), True),  # every 5xx but 501 (a CDN's "unknown error" too)
+        (HTTPError(501), False),
+        (HTTPError(408), True),
+        (HTTPError(409), True),
         (HTTPError(401), False),
         (HTTPError(400), False),
         (ValueError("bug"), False),

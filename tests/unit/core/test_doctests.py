@@ -9,6 +9,12 @@ import pytest
 
 MODULES = [
     "vs_common.calls",
+    "vs_common.providers",
+    "vs_common.sampler",
+    "vs_common.backends",
+    "vs_common.backends.openai_compat",
+    "vs_common.openai_compat",
+    "vs_common.embeddings",
     "vs_common.errors",
     "vs_common.methods",
     "vs_common.distribution",
@@ -19,6 +25,7 @@ MODULES = [
     "vs_common.sampling",
     "vs_common.testing",
     "vs_common.metrics",
+    "vs_common.local_server",
     "vs_common",
 ]
 

@@ -33,9 +33,9 @@ async def test_acall_returns_text_for_the_agent_and_objects_as_raw_output():
     assert not output.is_error
     assert output.content.splitlines() == [
         "Sampled response: Tea-rific!",
-        "All candidates with their probabilities:",
-        "1. (0.70) Tea-rific!",
-        "2. (0.30) Earl Grey matter",
+        "All options with their probabilities:",
+        "1. Tea-rific! (p=0.70)",
+        "2. Earl Grey matter (p=0.30)",
     ]
     result = output.raw_output
     assert isinstance(result, VerbalizedSamplingToolResult)

@@ -1,0 +1,454 @@
+"""Throughput against a fixed-latency server: is ``--concurrency N`` really N in flight?
+
+The server (``vs_common.testing.FixedLatencyServer``) answers every request
+after exactly ``--latency`` seconds and serves any number at once; it runs in
+its own process, a fresh one per measurement. The ideal is
+``concurrency / latency`` rows (requests) per second; each figure is also
+given as a fraction of it.
+
+Sections (``--sections``, all by default):
+
+* ``transports``: bare requests per second at ``--transport-concurrency`` in
+  flight, for the previous client (urllib in ``asyncio.to_thread``), the core
+  client (aiohttp), httpx, and the openai SDK on httpx and on aiohttp.
+* ``batch``: ``vs batch in.jsonl -o out.jsonl --base-url ... --concurrency N``
+  run as a user would (k=5, n=5: one call per row), for each N of
+  ``--concurrency``. Rows/s is counted from the first row written to the
+  last (the command's start-up is reported apart), with the peak memory
+  (RSS) of the ``vs`` process.
+* ``adapters``: ``VerbalizedSampler.abatch`` over ``ChatOpenAI`` and the
+  LlamaIndex ``VerbalizedSamplingWorkflow`` over ``OpenAILike``, with the
+  default transport (httpx) and with aiohttp (``DefaultAioHttpClient``).
+
+    python benchmarks/throughput.py [--latency 0.1] [--concurrency 8,32,128,256]
+        [--rows 2000] [--sections transports,batch,adapters] [--json out.json]
+
+Shared 2-core machines are noisy: the load average is printed with each
+section; compare figures from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vs_common import VSConfig  # noqa: E402 - after the path set-up above
+from vs_common.backends import OpenAICompatClient  # noqa: E402
+from vs_common.calls import CallRequest  # noqa: E402
+
+MESSAGES = [{"role": "user", "content": "Write a joke about coffee"}]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+@contextmanager
+def fixed_latency_server(latency: float) -> Iterator[str]:
+    """A FixedLatencyServer in its own process; yields its base URL."""
+    proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "vs_common.testing", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        url = proc.stdout.readline().strip() if proc.stdout is not None else ""
+        if not url.startswith("http"):
+            msg = f"the fixed-latency server did not start (got {url!r})"
+            raise RuntimeError(msg)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+async def _drive(send: Callable[[], Awaitable[Any]], concurrency: int, total: int) -> float:
+    """Send ``total`` requests, ``concurrency`` at a time; requests per second."""
+    left = total
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await send()
+
+    await asyncio.gather(*(send() for _ in range(concurrency)))  # warm-up: imports, the pool
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total / (time.perf_counter() - started)
+
+
+# -- transports -------------------------------------------------------------------
+
+
+def _urllib_post(url: str, body: bytes) -> bytes:
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL of our own
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=60) as reply:
+        data: bytes = reply.read()
+        return data
+
+
+def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
+    """name -> factory of an async ``send()`` (and whatever it must close)."""
+    url = f"{base_url}/chat/completions"
+    body = {"model": "fixed", "messages": MESSAGES}
+    data = json.dumps(body).encode()
+
+    def previous() -> Any:
+        async def send() -> None:
+            json.loads(await asyncio.to_thread(_urllib_post, url, data))
+
+        return send, None
+
+    def raw() -> Any:
+        parts = urllib.parse.urlsplit(url)
+        head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+        async def send() -> None:  # keep-alive, Content-Length replies only: a lower bound
+            if idle:
+                reader, writer = idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(head + data)
+            headers = (await reader.readuntil(b"\r\n\r\n")).lower()
+            length = int(headers.split(b"content-length:")[1].split(b"\r\n")[0])
+            json.loads(await reader.readexactly(length))
+            idle.append((reader, writer))
+
+        async def close() -> None:
+            for _, writer in idle:
+                writer.close()
+
+        return send, close
+
+    def core() -> Any:
+        client = OpenAICompatClient(base_url, "fixed")
+        request = CallRequest(messages=MESSAGES)
+
+        async def send() -> None:
+            await client(request)
+
+        return send, client.aclose
+
+    def httpx_client() -> Any:
+        import httpx
+
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+            timeout=60,
+            trust_env=False,
+        )
+
+        async def send() -> None:
+            (await client.post(url, json=body)).json()
+
+        return send, client.aclose
+
+    def openai_sdk(aiohttp: bool) -> Callable[[], Any]:
+        def make() -> Any:
+            import openai
+
+            kwargs: dict[str, Any] = {}
+            if aiohttp:
+                kwargs["http_client"] = openai.DefaultAioHttpClient()
+            client = openai.AsyncOpenAI(base_url=base_url, api_key="k", max_retries=0, **kwargs)
+
+            async def send() -> None:
+                await client.chat.completions.create(model="fixed", messages=MESSAGES)  # type: ignore[arg-type]
+
+            return send, client.close
+
+        return make
+
+    return {
+        "raw asyncio sockets (reference: no TLS, proxy, chunking)": raw,
+        "urllib in to_thread (previous core client)": previous,
+        "aiohttp (core OpenAICompatClient)": core,
+        "httpx AsyncClient": httpx_client,
+        "openai SDK on httpx (default)": openai_sdk(False),
+        "openai SDK on aiohttp (DefaultAioHttpClient)": openai_sdk(True),
+    }
+
+
+def bench_transports(latency: float, concurrency: int, waves: int) -> list[dict[str, Any]]:
+    print(f"\n== transports: {concurrency} in flight, {latency * 1000:.0f} ms server; {_load()}")
+    ideal = concurrency / latency
+    rows = []
+    with fixed_latency_server(latency) as base_url:
+        for name, factory in _transport_clients(base_url).items():
+
+            async def run(factory: Callable[[], Any] = factory) -> float:
+                send, close = factory()
+                try:
+                    return await _drive(send, concurrency, concurrency * waves)
+                finally:
+                    if close is not None:
+                        await close()
+
+            try:
+                rate = asyncio.run(run())
+            except ImportError as exc:
+                print(f"  {name:<56} skipped ({exc.name} not installed)")
+                continue
+            rows.append({"transport": name, "req_per_s": round(rate, 1), "fraction": rate / ideal})
+            print(f"  {name:<56} {rate:7.1f} req/s  ({rate / ideal:.2f} of {ideal:.0f})")
+    return rows
+
+
+# -- vs batch ------------------------------------------------------------------------
+
+
+def _write_prompts(path: Path, rows: int) -> None:
+    with path.open("w") as fh:
+        for i in range(rows):
+            fh.write(json.dumps({"id": i, "prompt": f"Write a joke about topic {i}"}) + "\n")
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    """Peak resident memory of a running process (Linux), in KiB; 0 when unknown."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _run_batch(base_url: str, workdir: Path, rows: int, concurrency: int) -> dict[str, Any]:
+    inp, out = workdir / "in.jsonl", workdir / f"out-{concurrency}.jsonl"
+    if not inp.exists() or sum(1 for _ in inp.open()) != rows:
+        _write_prompts(inp, rows)
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "vs_common.cli", "batch", str(inp), "-o", str(out)]
+    cmd += ["--base-url", base_url, "--model", "fixed", "--concurrency", str(concurrency)]
+    cmd += ["-k", "5", "-n", "5", "--seed", "1"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
+    )
+    marks: list[tuple[float, int]] = []
+    peak_kib = [0]
+    stop = threading.Event()
+
+    def watch() -> None:  # when each row lands: steady throughput without start-up
+        seen = 0
+        while not stop.is_set():
+            if out.exists():
+                count = out.read_bytes().count(b"\n")
+                if count != seen:
+                    seen = count
+                    marks.append((time.perf_counter(), count))
+            peak_kib[0] = max(peak_kib[0], _vm_hwm_kib(proc.pid))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    stop.set()
+    watcher.join()
+    done = out.read_bytes().count(b"\n") if out.exists() else 0
+    marks.append((time.perf_counter(), done))
+    first = next((m for m in marks if m[1] > 0), marks[-1])
+    last = next(m for m in marks if m[1] == done)
+    steady = (done - first[1]) / (last[0] - first[0]) if last[0] > first[0] else 0.0
+    return {
+        "concurrency": concurrency,
+        "rows": done,
+        "exit": proc.returncode,
+        "wall_s": round(wall, 2),
+        "startup_s": round(first[0] - started, 2),
+        "rows_per_s": round(steady, 1),
+        "wall_rows_per_s": round(done / wall, 1),
+        # VmHWM of the vs process itself; wait4's ru_maxrss would also count this
+        # script's memory, copied at fork time (Linux keeps the larger of the two).
+        "peak_rss_mb": round((peak_kib[0] or usage.ru_maxrss) / 1024, 1),
+    }
+
+
+def bench_batch(latency: float, levels: list[int], rows: int) -> list[dict[str, Any]]:
+    print(f"\n== vs batch, k=5 n=5 (one call a row), {latency * 1000:.0f} ms server; {_load()}")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for concurrency in levels:
+            n_rows = max(rows, 16 * concurrency)
+            with fixed_latency_server(latency) as base_url:
+                r = _run_batch(base_url, Path(tmp), n_rows, concurrency)
+            ideal = concurrency / latency
+            r["fraction"] = round(r["rows_per_s"] / ideal, 3)
+            results.append(r)
+            print(
+                f"  --concurrency {concurrency:>3}: {r['rows_per_s']:7.1f} rows/s"
+                f" ({r['fraction']:.2f} of {ideal:.0f}); {r['rows']} rows in {r['wall_s']} s"
+                f" (start-up {r['startup_s']} s, {r['wall_rows_per_s']} rows/s overall);"
+                f" peak RSS {r['peak_rss_mb']} MB; exit {r['exit']}"
+            )
+    return results
+
+
+# -- adapters ----------------------------------------------------------------------
+
+
+def _http_client(aiohttp: bool) -> Any:
+    """The openai SDK's own default async client (httpx), or its aiohttp one."""
+    import openai
+
+    return openai.DefaultAioHttpClient() if aiohttp else openai.DefaultAsyncHttpxClient()
+
+
+async def _langchain_rate(base_url: str, concurrency: int, rows: int, aiohttp: bool) -> float:
+    from langchain_openai import ChatOpenAI
+
+    from langchain_vs import VerbalizedSampler
+
+    http = _http_client(aiohttp)
+    llm = ChatOpenAI(
+        model="fixed", base_url=base_url, api_key="k", max_retries=0, http_async_client=http
+    )
+    sampler = VerbalizedSampler(llm=llm, config=VSConfig(k=5, n=5), strategy="weighted", seed=1)
+    prompts = [f"Write a joke about topic {i}" for i in range(rows)]
+    await sampler.ainvoke("warm-up")
+    started = time.perf_counter()
+    out = await sampler.abatch(prompts, config={"max_concurrency": concurrency})
+    rate = len(out) / (time.perf_counter() - started)
+    await http.aclose()
+    return rate
+
+
+async def _llamaindex_rate(base_url: str, concurrency: int, rows: int, aiohttp: bool) -> float:
+    from llama_index.llms.openai_like import OpenAILike
+
+    from llamaindex_vs import VerbalizedSamplingWorkflow
+
+    http = _http_client(aiohttp)
+    llm = OpenAILike(
+        model="fixed",
+        api_base=base_url,
+        api_key="k",
+        is_chat_model=True,
+        is_function_calling_model=True,
+        max_retries=0,
+        async_http_client=http,
+    )
+    workflow = VerbalizedSamplingWorkflow(llm=llm, config=VSConfig(k=5, n=5), seed=1, timeout=600)
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> Any:
+        async with semaphore:
+            return await workflow.run(prompt=f"Write a joke about topic {i}")
+
+    await workflow.run(prompt="warm-up")
+    started = time.perf_counter()
+    out = await asyncio.gather(*(one(i) for i in range(rows)))
+    rate = len(out) / (time.perf_counter() - started)
+    await http.aclose()
+    return rate
+
+
+def bench_adapters(latency: float, levels: list[int], rows: int) -> list[dict[str, Any]]:
+    print(f"\n== adapters, k=5 n=5 (one call a prompt), {latency * 1000:.0f} ms; {_load()}")
+    results = []
+    paths = {
+        "LangChain VerbalizedSampler.abatch (ChatOpenAI)": _langchain_rate,
+        "LlamaIndex workflow (OpenAILike)": _llamaindex_rate,
+    }
+    for name, fn in paths.items():
+        for aiohttp in (False, True):
+            for concurrency in levels:
+                n_rows = max(rows, 8 * concurrency)
+                with fixed_latency_server(latency) as base_url:
+                    try:
+                        rate = asyncio.run(fn(base_url, concurrency, n_rows, aiohttp))
+                    except ImportError as exc:
+                        print(f"  {name}: skipped ({exc.name} not installed)")
+                        break
+                ideal = concurrency / latency
+                transport = "aiohttp" if aiohttp else "httpx (default)"
+                results.append(
+                    {
+                        "path": name,
+                        "transport": transport,
+                        "concurrency": concurrency,
+                        "rows_per_s": round(rate, 1),
+                        "fraction": round(rate / ideal, 3),
+                    }
+                )
+                print(
+                    f"  {name}, {transport:<15} concurrency {concurrency:>3}:"
+                    f" {rate:7.1f} rows/s ({rate / ideal:.2f} of {ideal:.0f})"
+                )
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
+    ap.add_argument("--concurrency", default="8,32,128,256", help="levels for batch and adapters")
+    ap.add_argument(
+        "--adapter-concurrency", help="levels for the adapters (default: --concurrency)"
+    )
+    ap.add_argument("--rows", type=int, default=2000, help="rows per batch run (at least 16 x N)")
+    ap.add_argument("--adapter-rows", type=int, default=500, help="prompts per adapter run")
+    ap.add_argument("--transport-concurrency", type=int, default=64)
+    ap.add_argument("--waves", type=int, default=10, help="requests per transport run / in flight")
+    ap.add_argument("--sections", default="transports,batch,adapters")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+    adapter_levels = (
+        [int(x) for x in args.adapter_concurrency.split(",")]
+        if args.adapter_concurrency
+        else levels
+    )
+    sections = set(args.sections.split(","))
+    figures: dict[str, Any] = {"latency_s": args.latency, "load": _load()}
+    if "transports" in sections:
+        figures["transports"] = bench_transports(
+            args.latency, args.transport_concurrency, args.waves
+        )
+    if "batch" in sections:
+        figures["batch"] = bench_batch(args.latency, levels, args.rows)
+    if "adapters" in sections:
+        figures["adapters"] = bench_adapters(args.latency, adapter_levels, args.adapter_rows)
+    figures["max_rss_mb_self"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Backends: the OpenAI-compatible async client and the offline embedder.
+
+The top of :mod:`vs_common` is the contract and the algorithms; what talks to
+a model server or loads a model lives here. Nothing heavy is imported until
+it is used (aiohttp on the first request, onnxruntime on the first
+embedding).
+
+Example:
+    >>> from vs_common.backends import OpenAICompatClient
+    >>> OpenAICompatClient("http://127.0.0.1:8080/v1", "smollm2").url
+    'http://127.0.0.1:8080/v1/chat/completions'
+"""
+
+from vs_common.backends.embeddings import MiniLMEmbedder, default_embedder
+from vs_common.backends.openai_compat import OpenAICompatClient, VSHTTPError
+
+__all__ = ["MiniLMEmbedder", "OpenAICompatClient", "VSHTTPError", "default_embedder"]
