@@ -11,37 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from vs_common.errors import VSConfigError
+from vs_common.scale._formats import RAY_EXTRA_HINT, count_lines, is_parquet, require_pyarrow
 from vs_common.scale._rows import ROW_KEYS, Job, RowError, parse_line, parse_row
-from vs_common.scale._store import count_lines
 
 __all__ = ["RAY_EXTRA_HINT", "count_rows", "is_parquet", "read_jobs", "require_pyarrow"]
 
-RAY_EXTRA_HINT = 'pip install "verbalized-sampling-kit[ray]"'
 _PARQUET_BATCH_ROWS = 1024
-
-
-def is_parquet(path: Path) -> bool:
-    """Whether ``path`` is read and written as Parquet (by its suffix).
-
-    Example:
-        >>> is_parquet(Path("data.parquet")), is_parquet(Path("data.jsonl"))
-        (True, False)
-    """
-    return path.suffix.lower() in {".parquet", ".pq"}
-
-
-def require_pyarrow(what: str) -> Any:
-    """Import pyarrow.parquet, or raise ImportError naming the extra.
-
-    Args:
-        what: What needs it, for the message (e.g. "Parquet input").
-    """
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        msg = f"{what} needs pyarrow; install it with {RAY_EXTRA_HINT}"
-        raise ImportError(msg, name=exc.name) from exc
-    return pq
 
 
 def count_rows(path: Path) -> int:

@@ -10,8 +10,8 @@ from typing import Any
 from vs_common.calls import Call, CallRequest, CallResponse
 from vs_common.errors import VSSamplingError
 from vs_common.sampling import RetryPolicy, Structured, run_sampling
+from vs_common.scale._formats import BatchError
 from vs_common.scale._rows import Job, result_record
-from vs_common.scale._store import BatchError
 
 __all__ = [
     "BatchAborted",

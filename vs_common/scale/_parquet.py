@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vs_common.scale._inputs import require_pyarrow
+from vs_common.scale._formats import BatchError, require_pyarrow
 from vs_common.scale._rows import id_key
-from vs_common.scale._store import BatchError
 
 __all__ = ["RESULT_COLUMNS", "ParquetSink", "result_row", "result_schema"]
 

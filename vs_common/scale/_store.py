@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, Self
 
-from vs_common.errors import VSError
+from vs_common.scale._formats import BatchError, count_lines, is_parquet
 from vs_common.scale._rows import id_key
 
 __all__ = [
@@ -45,10 +45,6 @@ __all__ = [
 Claim = Literal["new", "done", "duplicate"]
 
 
-class BatchError(VSError):
-    """A batch run cannot start or go on (the message says why and what to do)."""
-
-
 class StoreLocked(BatchError):
     """Another run is writing the same output."""
 
@@ -66,16 +62,6 @@ def errors_path_for(output: Path) -> Path:
             name = name[: -len(suffix)]
             break
     return output.with_name(name + ".errors.jsonl")
-
-
-def count_lines(path: Path) -> int:
-    """Non-blank lines of ``path``, read one line at a time (bounded memory)."""
-    count = 0
-    with path.open("rb") as handle:
-        for raw in handle:
-            if raw.strip():
-                count += 1
-    return count
 
 
 def _complete_lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -248,8 +234,6 @@ class JsonlSink:
 
 def open_sink(output: Path) -> ResultSink:
     """The sink for ``output``: Parquet (a directory of part files) by suffix, else JSONL."""
-    from vs_common.scale._inputs import is_parquet
-
     if is_parquet(output):
         from vs_common.scale._parquet import ParquetSink
 

@@ -28,7 +28,7 @@ MODULES = [
     "vs_common.scale._store",
     "vs_common.scale._jobs",
     "vs_common.scale._local",
-    "vs_common.scale._inputs",
+    "vs_common.scale._formats",
     "vs_common.scale._parquet",
     "vs_common.scale._ray",
 ]
