@@ -196,7 +196,7 @@ def max_tokens_of(llm: Any) -> int | None:
 def is_structured_rejection(exc: BaseException) -> bool:
     """Whether an error says the model or server refuses tools / a response format.
 
-    The core's one policy (:func:`vs_common.calls.structured_rejection`):
+    The core's one policy (:func:`vs_common.providers.structured_rejection`):
     ``NotImplementedError`` (no ``bind_tools``), an HTTP 4xx/501 naming tools
     or the response format, and a 5xx validation error about them
     (llama-cpp-python's server answers ``json_schema`` with a 500).

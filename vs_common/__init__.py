@@ -10,16 +10,7 @@ Example:
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from vs_common.calls import (
-    Call,
-    CallRequest,
-    CallResponse,
-    Message,
-    StructuredMode,
-    Usage,
-    is_transient,
-    retry_after_seconds,
-)
+from vs_common.calls import Call, CallRequest, CallResponse, Message, StructuredMode, Usage
 from vs_common.distribution import (
     CallFailure,
     Candidate,
@@ -46,6 +37,7 @@ from vs_common.methods import (
     system_instruction,
 )
 from vs_common.parsing import StreamingParser, parse_distribution
+from vs_common.providers import is_transient, retry_after_seconds
 from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
 from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
 

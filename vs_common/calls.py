@@ -18,7 +18,8 @@ Errors a call may raise:
 * Anything else fails that call (recorded, never hiding the other calls).
 
 The classification of errors (transient or not, Retry-After, a rejected
-structured mode) lives in :mod:`vs_common.providers`; its functions are
+structured mode) lives in :mod:`vs_common.providers`. ``Message``,
+``StructuredMode`` and ``Usage`` are defined in :mod:`vs_common.types` and
 re-exported here.
 
 Example:
@@ -31,18 +32,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from vs_common.providers import (
-    is_structured_rejection,
-    is_transient,
-    normalize_finish_reason,
-    retry_after_seconds,
-    status_of,
-    structured_rejection,
-)
+from vs_common.types import Message, StructuredMode, Usage
 
 __all__ = [
     "Call",
@@ -51,48 +43,10 @@ __all__ = [
     "Message",
     "StructuredMode",
     "Usage",
-    "is_structured_rejection",
-    "is_transient",
-    "normalize_finish_reason",
     "redact_secrets",
-    "retry_after_seconds",
-    "status_of",
-    "structured_rejection",
 ]
 
-Message = dict[str, str]
-"""A chat message as a dict with ``role`` and ``content``."""
-
-StructuredMode = Literal["tool", "json_schema", "text"]
-"""How one call asks for structure: a forced tool call, a JSON-schema
-response format, or plain text read by the robust parser."""
-
 TOOL_NAME = "submit_responses"
-
-
-class Usage(BaseModel):
-    """Token usage of one call or the sum over several.
-
-    Example:
-        >>> (Usage(prompt_tokens=3, completion_tokens=4) + Usage(prompt_tokens=1)).total_tokens
-        8
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-        )
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from vs_common.calls import Usage
-
-if TYPE_CHECKING:
-    from vs_common.selection import Strategy
+from vs_common.selection import select
+from vs_common.types import CallFailure, Strategy, Usage
 
 __all__ = [
     "CallFailure",
@@ -59,30 +57,6 @@ class Candidate(BaseModel):
     raw_probability: float | None = None
     index: int = 0
     count: int = 1
-
-
-class CallFailure(BaseModel):
-    """A call of a sampling run that ended without candidates.
-
-    Attributes:
-        call_index: Which call (0-based) failed.
-        attempts: How many tries were made (retries and re-asks included).
-        error_type: The exception class name of the last error.
-        message: Its message.
-        raw_output: The last unparseable reply, when that was the problem.
-
-    Example:
-        >>> CallFailure(call_index=2, attempts=3, error_type="TimeoutError", message="").call_index
-        2
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    call_index: int
-    attempts: int
-    error_type: str
-    message: str
-    raw_output: str | None = None
 
 
 _WS = re.compile(r"\s+")
@@ -223,8 +197,6 @@ class VerbalizedDistribution(BaseModel):
         **options: Any,
     ) -> Candidate:
         """Draw one candidate; see :func:`vs_common.selection.select`."""
-        from vs_common.selection import select
-
         return select(self, strategy, seed=seed, rng=rng, **options)
 
     def to_dict(self) -> dict[str, Any]:

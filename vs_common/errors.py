@@ -15,10 +15,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from vs_common.distribution import CallFailure, VerbalizedDistribution
+from vs_common.types import CallFailure, CandidateView, DistributionView
 
 __all__ = [
     "VSConfigError",
@@ -65,7 +64,8 @@ class VSSamplingError(VSError):
     """Too few calls of a sampling run succeeded.
 
     Attributes:
-        partial: The pooled distribution of the calls that did succeed, or None.
+        partial: The pooled distribution of the calls that did succeed (a
+            :class:`~vs_common.distribution.VerbalizedDistribution`), or None.
         failures: One record per failed call, with the error it ended on.
     """
 
@@ -73,7 +73,7 @@ class VSSamplingError(VSError):
         self,
         message: str,
         *,
-        partial: VerbalizedDistribution | None,
+        partial: DistributionView[CandidateView] | None,
         failures: list[CallFailure],
     ) -> None:
         super().__init__(message)

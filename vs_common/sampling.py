@@ -44,19 +44,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from vs_common.calls import (
-    Call,
-    CallRequest,
-    CallResponse,
-    Message,
-    StructuredMode,
-    Usage,
-    is_transient,
-    normalize_finish_reason,
-    redact_secrets,
-    retry_after_seconds,
-)
-from vs_common.distribution import CallFailure, VerbalizedDistribution, pool
+from vs_common.calls import Call, CallRequest, CallResponse, redact_secrets
+from vs_common.distribution import VerbalizedDistribution, pool
 from vs_common.errors import (
     VSConfigError,
     VSParseError,
@@ -65,6 +54,8 @@ from vs_common.errors import (
 )
 from vs_common.methods import VSConfig, build_messages, response_schema
 from vs_common.parsing import parse_distribution
+from vs_common.providers import is_transient, normalize_finish_reason, retry_after_seconds
+from vs_common.types import CallFailure, Message, StructuredMode, Usage
 
 __all__ = [
     "Progress",

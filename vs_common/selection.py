@@ -16,19 +16,18 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TypeVar, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from vs_common.errors import VSConfigError, VSSamplingError
-
-if TYPE_CHECKING:
-    from vs_common.distribution import Candidate, VerbalizedDistribution
+from vs_common.types import CandidateView, DistributionView, Strategy
 
 __all__ = ["STRATEGIES", "Strategy", "check_strategy", "select", "selection_weights"]
 
-Strategy = Literal["weighted", "uniform", "argmax", "tail", "temperature"]
+C = TypeVar("C", bound=CandidateView)
+
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
 
@@ -64,7 +63,7 @@ def check_strategy(
 
 
 def selection_weights(
-    dist: VerbalizedDistribution,
+    dist: DistributionView[CandidateView],
     strategy: Strategy = "weighted",
     *,
     threshold: float | None = None,
@@ -133,14 +132,14 @@ def selection_weights(
 
 
 def select(
-    dist: VerbalizedDistribution,
+    dist: DistributionView[C],
     strategy: Strategy = "weighted",
     *,
     seed: int | None = None,
     rng: np.random.Generator | None = None,
     threshold: float | None = None,
     temperature: float | None = None,
-) -> Candidate:
+) -> C:
     """Choose one candidate from ``dist``.
 
     Args:

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from vs_common.backends import OpenAICompatClient, VSHTTPError
-from vs_common.calls import CallRequest, is_transient, retry_after_seconds
+from vs_common.calls import CallRequest
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
+from vs_common.providers import is_transient, retry_after_seconds
 
 SECRET = "sk-test-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "Tell me a joke."}]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from vs_common import VSTransientError, is_transient, retry_after_seconds
-from vs_common.calls import is_structured_rejection, normalize_finish_reason, status_of
+from vs_common.providers import is_structured_rejection, normalize_finish_reason, status_of
 
 
 class HTTPError(Exception):

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "vs_common.types",
     "vs_common.calls",
     "vs_common.providers",
     "vs_common.sampler",
