@@ -109,7 +109,7 @@ def base_model_reference(
     topics: list[str], n: int, max_tokens: int, temperature: float, embedder: Any | None
 ) -> dict[str, Any]:
     """Diversity of n plain completions per topic from the pretrained Gemma 3 270M."""
-    from vs_common.local_server import LocalModelServer
+    from vs_common.backends.local_server import LocalModelServer
     from vs_common.metrics import distinct_n, pairwise_rouge_l, semantic_diversity
 
     runs: list[list[str]] = []

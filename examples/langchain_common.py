@@ -125,7 +125,7 @@ def model_backend() -> Iterator[tuple[BaseChatModel, str]]:
         return
     offline = os.environ.get("VS_OFFLINE") == "1"
     if not offline and importlib.util.find_spec("llama_cpp") is not None:
-        from vs_common.local_server import LocalModelServer
+        from vs_common.backends.local_server import LocalModelServer
 
         with LocalModelServer() as server:
             llm = _openai(server.base_url, server.model, server.api_key)

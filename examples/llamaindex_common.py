@@ -19,7 +19,7 @@ def open_llm(stack: ExitStack) -> OpenAILike:
     base_url = os.environ.get("VS_BASE_URL")
     model = os.environ.get("VS_MODEL", "smollm2-135m-instruct")
     if not base_url:
-        from vs_common.local_server import LocalModelServer
+        from vs_common.backends.local_server import LocalModelServer
 
         server = stack.enter_context(LocalModelServer())
         base_url, model = server.base_url, server.model

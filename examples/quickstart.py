@@ -19,7 +19,7 @@ import sys
 
 from vs_common import VSConfig, VSSamplingError, run_sampling
 from vs_common.backends import OpenAICompatClient
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 
 async def sample(prompt: str, client: OpenAICompatClient) -> None:

@@ -37,7 +37,7 @@ def model_server() -> Iterator[tuple[str, str]]:
     if os.environ.get("VS_BASE_URL"):
         yield os.environ["VS_BASE_URL"], os.environ.get("VS_MODEL", "default")
         return
-    from vs_common.local_server import LocalModelServer
+    from vs_common.backends.local_server import LocalModelServer
 
     with LocalModelServer() as server:
         yield server.base_url, server.model

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 Tests under ``tests/integration`` are marked ``integration`` automatically and
-share one :class:`~vs_common.local_server.LocalModelServer` (SmolLM2 served by
+share one :class:`~vs_common.backends.local_server.LocalModelServer` (SmolLM2 served by
 llama-cpp-python) for the whole session. Run them alone with
 ``pytest -m integration``, or skip them with ``pytest -m "not integration"``.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 _INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -64,7 +64,7 @@ def local_server(
 
     Checked before and after each test: if the server process died, the test
     errors with the exit code or signal and the server's log
-    (:class:`~vs_common.local_server.LocalServerDied`), not with the
+    (:class:`~vs_common.backends.local_server.LocalServerDied`), not with the
     "connection refused" its clients would see.
     """
     _local_server_session.check_alive("before this test")

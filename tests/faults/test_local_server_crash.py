@@ -20,8 +20,8 @@ import pytest
 
 from vs_common import VSConfig, VSSamplingError, run_sampling
 from vs_common.backends import OpenAICompatClient
+from vs_common.backends.local_server import SERVER_MODULE_ENV, LocalModelServer, LocalServerDied
 from vs_common.cli import main
-from vs_common.local_server import SERVER_MODULE_ENV, LocalModelServer, LocalServerDied
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = ROOT / "tests" / "stand_in"

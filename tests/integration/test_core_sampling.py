@@ -11,7 +11,7 @@ import pytest
 
 from vs_common import Progress, VSConfig, run_sampling
 from vs_common.backends import OpenAICompatClient
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

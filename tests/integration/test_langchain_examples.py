@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

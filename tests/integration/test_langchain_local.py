@@ -26,7 +26,7 @@ from vs_common import (
     VSSamplingError,
     parse_distribution,
 )
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 MAX_TOKENS = 200
 

@@ -29,7 +29,7 @@ from vs_common import (
     build_messages,
     response_schema,
 )
-from vs_common.local_server import LocalModelServer
+from vs_common.backends.local_server import LocalModelServer
 
 
 def make_llm(server: LocalModelServer, max_tokens: int = 200) -> OpenAILike:

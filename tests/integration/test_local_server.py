@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vs_common.local_server import (
+from vs_common.backends.local_server import (
     LocalModelServer,
     LocalServerDied,
     LocalServerError,

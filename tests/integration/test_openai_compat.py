@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from vs_common.backends import OpenAICompatClient, VSHTTPError
+from vs_common.backends.local_server import LocalModelServer
 from vs_common.calls import CallRequest
 from vs_common.errors import VSStructuredOutputUnsupported
-from vs_common.local_server import LocalModelServer
 from vs_common.providers import is_transient
 
 Schema = Callable[[int], dict[str, Any]]

@@ -1,6 +1,6 @@
 """A stand-in for ``python -m llama_cpp.server`` that crashes when told to.
 
-Run by :class:`vs_common.local_server.LocalModelServer` with
+Run by :class:`vs_common.backends.LocalModelServer` with
 ``VS_LOCAL_SERVER_MODULE=stand_in_llama_server`` and this folder on
 ``PYTHONPATH``. It takes the real server's options (``--port`` and
 ``--model_alias`` matter) and serves ``/v1/models`` and

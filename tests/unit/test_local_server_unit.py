@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vs_common import local_server
-from vs_common.local_server import LocalModelServer, LocalServerError, default_model_path
+from vs_common.backends import local_server
+from vs_common.backends.local_server import LocalModelServer, LocalServerError, default_model_path
 
 
 def _fake_find_spec(missing: str, folder: Path | None = None):

@@ -1,9 +1,9 @@
-"""Backends: the OpenAI-compatible async client and the offline embedder.
+"""Backends: the OpenAI-compatible async client, the embedded model server, the offline embedder.
 
 The top of :mod:`vs_common` is the contract and the algorithms; what talks to
 a model server or loads a model lives here. Nothing heavy is imported until
 it is used (aiohttp on the first request, onnxruntime on the first
-embedding).
+embedding; llama-cpp-python runs in the model server's own process).
 
 Example:
     >>> from vs_common.backends import OpenAICompatClient
@@ -12,6 +12,15 @@ Example:
 """
 
 from vs_common.backends.embeddings import MiniLMEmbedder, default_embedder
+from vs_common.backends.local_server import LocalModelServer, LocalServerDied, LocalServerError
 from vs_common.backends.openai_compat import OpenAICompatClient, VSHTTPError
 
-__all__ = ["MiniLMEmbedder", "OpenAICompatClient", "VSHTTPError", "default_embedder"]
+__all__ = [
+    "LocalModelServer",
+    "LocalServerDied",
+    "LocalServerError",
+    "MiniLMEmbedder",
+    "OpenAICompatClient",
+    "VSHTTPError",
+    "default_embedder",
+]

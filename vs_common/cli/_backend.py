@@ -9,7 +9,7 @@ Resolution (the first that applies):
 2. An API key in ``OPENAI_API_KEY`` (or the variable ``--api-key-env`` names):
    OpenAI at ``https://api.openai.com/v1`` with :data:`DEFAULT_OPENAI_MODEL`.
 3. Neither: the embedded SmolLM2-135M model, started on loopback for the run
-   and stopped afterwards (:class:`~vs_common.local_server.LocalModelServer`).
+   and stopped afterwards (:class:`~vs_common.backends.local_server.LocalModelServer`).
 
 Tests inject a ``call`` instead and no server is involved. The API key is
 kept inside the client and never printed.
@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from vs_common.backends import OpenAICompatClient
-from vs_common.calls import Call
-from vs_common.cli._common import CLIError, UsageError, eprint
-from vs_common.local_server import (
+from vs_common.backends.local_server import (
     LOCAL_EXTRA_HINT,
     LocalModelServer,
     LocalServerDied,
     LocalServerError,
 )
+from vs_common.calls import Call
+from vs_common.cli._common import CLIError, UsageError, eprint
 
 __all__ = [
     "DEFAULT_API_KEY_ENV",

@@ -27,6 +27,7 @@ MODULES = [
     "vs_common.testing",
     "vs_common.metrics",
     "vs_common.local_server",
+    "vs_common.backends.local_server",
     "vs_common",
 ]
 
