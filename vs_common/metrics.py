@@ -9,6 +9,8 @@ whose pooled duplicates then count as often as they were sampled):
   (higher = more diverse), :func:`compression_ratio` (lower = more diverse);
 * answer distributions: :func:`kl_divergence` against a reference,
   :func:`coverage_n` and :func:`precision` against a set of valid answers;
+* probability distributions: :func:`entropy`, :func:`tail_mass` (mass below a
+  threshold) and :func:`mean_absolute_gap` (stated against observed);
 * :func:`diversity_report` bundles the text metrics.
 
 Words are the runs of word characters of the lowercased text
@@ -53,12 +55,15 @@ __all__ = [
     "diversity_report",
     "embed_texts",
     "embedding_diversity",
+    "entropy",
     "kl_divergence",
     "lcs_length",
+    "mean_absolute_gap",
     "pairwise_rouge_l",
     "precision",
     "rouge_l",
     "semantic_diversity",
+    "tail_mass",
     "tokenize",
 ]
 
@@ -594,6 +599,126 @@ def precision(
         msg = "answers is empty"
         raise VSConfigError(msg, field="answers")
     return sum(k in valid for k in keys) / len(keys)
+
+
+# --------------------------------------------------------------------------- probabilities
+
+
+def _weights(weights: Mapping[str, float] | Iterable[float], name: str) -> list[float]:
+    values = list(weights.values()) if isinstance(weights, Mapping) else list(weights)
+    out: list[float] = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+            msg = f"{name}[{i}] must be a number, got {value!r}"
+            raise VSConfigError(msg, field=name)
+        number = float(value)
+        if not math.isfinite(number) or number < 0.0:
+            msg = f"{name}[{i}] must be finite and >= 0, got {value!r}"
+            raise VSConfigError(msg, field=name)
+        out.append(number)
+    if math.fsum(out) <= 0.0:
+        msg = f"{name} must have a positive total, got {len(out)} weight(s) summing to 0"
+        raise VSConfigError(msg, field=name)
+    return out
+
+
+def entropy(weights: Mapping[str, float] | Iterable[float]) -> float:
+    """Shannon entropy, in nats, of a distribution given by non-negative weights.
+
+    The weights (probabilities, counts, or a mapping answer -> weight) are
+    normalized first; zero weights add nothing. ``ln(m)`` is the most ``m``
+    outcomes can reach (uniform); 0 means all mass on one outcome.
+
+    Args:
+        weights: Non-negative, finite weights with a positive total.
+
+    Returns:
+        ``-sum(p * ln p)`` over the normalized weights.
+
+    Raises:
+        VSConfigError: A negative, non-finite or non-numeric weight, or a
+            zero total.
+
+    Example:
+        >>> round(entropy([1, 1, 1, 1]), 4)  # ln 4
+        1.3863
+        >>> entropy({"Ohio": 3, "Utah": 0})
+        0.0
+    """
+    values = _weights(weights, "weights")
+    total = math.fsum(values)
+    return max(0.0, -math.fsum(v / total * math.log(v / total) for v in values if v > 0.0))
+
+
+def tail_mass(weights: Mapping[str, float] | Iterable[float], threshold: float) -> float:
+    """The share of probability mass on outcomes whose own probability is below ``threshold``.
+
+    The weights are normalized first, so a probability here is a share of
+    the total. With the paper's tail prompt ("each response less than
+    tau"), a model that follows it puts all its mass below tau.
+
+    Args:
+        weights: Non-negative, finite weights with a positive total.
+        threshold: Tau, in ``(0, 1]``.
+
+    Returns:
+        The mass of the outcomes with probability ``< threshold``, in ``[0, 1]``.
+
+    Raises:
+        VSConfigError: Bad weights, or a threshold outside ``(0, 1]``.
+
+    Example:
+        >>> tail_mass([0.5, 0.3, 0.1, 0.1], 0.2)  # the two outcomes of 0.1
+        0.2
+    """
+    if isinstance(threshold, bool) or not (
+        isinstance(threshold, int | float) and 0.0 < threshold <= 1.0
+    ):
+        msg = f"threshold must be in (0, 1], got {threshold!r}"
+        raise VSConfigError(msg, field="threshold")
+    values = _weights(weights, "weights")
+    total = math.fsum(values)
+    return math.fsum(v / total for v in values if v / total < threshold)
+
+
+def mean_absolute_gap(stated: Mapping[str, float], observed: Mapping[str, float]) -> float:
+    """Mean ``|stated(a) - observed(a)|`` over every outcome either side names.
+
+    An outcome missing on one side counts as 0 there. Both sides are taken
+    as given (pass normalized distributions to compare probabilities): the
+    gap of a verbalized distribution against the answers' observed
+    frequencies is 0 when the model states exactly how often it answers
+    what. Half the gap times the number of outcomes is the total variation
+    distance.
+
+    Args:
+        stated: Outcome -> probability (e.g. the mean stated probability).
+        observed: Outcome -> probability (e.g. the observed frequency).
+
+    Returns:
+        The mean absolute difference, ``>= 0``.
+
+    Raises:
+        VSConfigError: Both mappings empty, or a value that is not a finite number.
+
+    Example:
+        >>> mean_absolute_gap({"a": 0.6, "b": 0.4}, {"a": 0.5, "c": 0.5})  # .1, .4, .5
+        0.3333333333333333
+    """
+    keys = list(dict.fromkeys([*stated, *observed]))
+    if not keys:
+        msg = "mean_absolute_gap needs at least one outcome"
+        raise VSConfigError(msg, field="stated")
+    for name, side in (("stated", stated), ("observed", observed)):
+        for key, value in side.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+                msg = f"{name}[{key!r}] must be a number, got {value!r}"
+                raise VSConfigError(msg, field=name)
+            if not math.isfinite(float(value)):
+                msg = f"{name}[{key!r}] must be finite, got {value!r}"
+                raise VSConfigError(msg, field=name)
+    gaps = [abs(float(stated.get(k, 0.0)) - float(observed.get(k, 0.0))) for k in keys]
+    return math.fsum(gaps) / len(keys)
 
 
 # --------------------------------------------------------------------------- report

@@ -62,7 +62,11 @@ def test_compare_against_the_local_server(local_server, tmp_path):
     assert re.search(r"^Direct\s+2\s+2\s", out, re.MULTILINE)
     assert re.search(r"^VS-Standard\s+\d+\s+1\s", out, re.MULTILINE)
     assert (report / "diversity.png").read_bytes()[:8] == PNG_MAGIC
-    assert "Write a joke about cats" in (report / "index.html").read_text(encoding="utf-8")
+    html = (report / "index.html").read_text(encoding="utf-8")
+    assert "Write a joke about cats" in html
+    if "VS-Standard calibration" in out:  # the VS call gave candidates: stated vs Direct
+        assert (report / "calibration.png").read_bytes()[:8] == PNG_MAGIC
+        assert "are the stated probabilities real?" in html
 
 
 @pytest.mark.skipif(

@@ -21,12 +21,15 @@ from vs_common.metrics import (
     diversity_report,
     embed_texts,
     embedding_diversity,
+    entropy,
     kl_divergence,
     lcs_length,
+    mean_absolute_gap,
     pairwise_rouge_l,
     precision,
     rouge_l,
     semantic_diversity,
+    tail_mass,
     tokenize,
 )
 
@@ -474,3 +477,51 @@ def test_diversity_report_errors():
         diversity_report(["one"])
     with pytest.raises(VSConfigError, match="'default' or None"):
         diversity_report(["a", "b"], embedder="openai")
+
+
+# --------------------------------------------------------------------------- probabilities
+
+
+def test_entropy_hand_computed():
+    assert entropy([1, 1, 1, 1]) == pytest.approx(math.log(4))
+    assert entropy([5]) == 0.0
+    assert entropy({"a": 0.5, "b": 0.25, "c": 0.25, "d": 0}) == pytest.approx(1.5 * math.log(2))
+    assert entropy([2, 2]) == entropy([0.5, 0.5])  # weights are normalized
+
+
+@pytest.mark.parametrize("bad", [[], [0, 0], [1, -1], [1, math.nan], [1, math.inf], ["1"], [True]])
+def test_entropy_rejects_bad_weights(bad):
+    with pytest.raises(VSConfigError):
+        entropy(bad)
+
+
+def test_tail_mass_hand_computed():
+    assert tail_mass([0.5, 0.3, 0.1, 0.1], 0.2) == pytest.approx(0.2)
+    assert tail_mass([5, 3, 1, 1], 0.2) == pytest.approx(0.2)  # normalized first
+    assert tail_mass([0.25] * 4, 0.25) == 0.0  # strictly below tau
+    assert tail_mass([0.25] * 4, 1.0) == pytest.approx(1.0)
+    assert tail_mass({"a": 1.0}, 0.5) == 0.0
+
+
+@pytest.mark.parametrize("tau", [0, -0.5, 1.01, math.nan, True])
+def test_tail_mass_rejects_a_bad_threshold(tau):
+    with pytest.raises(VSConfigError, match="threshold"):
+        tail_mass([1, 1], tau)
+
+
+def test_mean_absolute_gap_hand_computed():
+    assert mean_absolute_gap({"a": 0.6, "b": 0.4}, {"a": 0.5, "c": 0.5}) == pytest.approx(1 / 3)
+    assert mean_absolute_gap({"a": 1.0}, {"a": 1.0}) == 0.0
+    p = {"a": 0.7, "b": 0.3}
+    q = {"a": 0.2, "b": 0.3, "c": 0.5}
+    total_variation = 0.5 * sum(abs(p.get(k, 0) - q.get(k, 0)) for k in "abc")
+    assert mean_absolute_gap(p, q) * 3 / 2 == pytest.approx(total_variation)
+
+
+def test_mean_absolute_gap_rejects_bad_input():
+    with pytest.raises(VSConfigError, match="at least one outcome"):
+        mean_absolute_gap({}, {})
+    with pytest.raises(VSConfigError, match="observed"):
+        mean_absolute_gap({"a": 1.0}, {"a": math.nan})
+    with pytest.raises(VSConfigError, match="stated"):
+        mean_absolute_gap({"a": "0.5"}, {"a": 0.5})

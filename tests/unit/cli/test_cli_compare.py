@@ -9,13 +9,7 @@ import json
 import pytest
 
 from vs_common.cli import main
-from vs_common.cli._compare import (
-    Comparison,
-    compare_methods,
-    format_table,
-    load_embedder,
-    score,
-)
+from vs_common.evaluation import compare_methods, load_embedder, score
 from vs_common.methods import Method
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -33,13 +27,14 @@ def bag_of_letters(texts):
 
 
 def test_same_budget_for_every_method(fake_call):
-    results = asyncio.run(
-        compare_methods(["p1", "p2"], [Method.DIRECT, Method.SEQUENCE, Method.VS_STANDARD],
-                        fake_call, n=6, k=3)
+    comparison = asyncio.run(
+        compare_methods(["p1", "p2"], fake_call, n=6, k=3,
+                        methods=[Method.DIRECT, Method.SEQUENCE, Method.VS_STANDARD],
+                        embedder=bag_of_letters)
     )  # fmt: skip
+    results = comparison.results
     assert [r.samples for r in results] == [12, 12, 12]
     assert [r.calls for r in results] == [12, 4, 4]  # direct: one sample per call
-    score(results, bag_of_letters)
     direct, sequence, vs = results
     assert direct.rouge_l == 1.0  # the fake collapses: the same answer each time
     assert direct.semantic == pytest.approx(0.0, abs=1e-9)
@@ -54,21 +49,22 @@ def test_same_budget_for_every_method(fake_call):
 def test_valid_parse_rate_counts_failed_calls(fake_call):
     fake_call.fail_when = "bad"
     results = asyncio.run(
-        compare_methods(["good", "bad"], [Method.VS_STANDARD], fake_call, n=4, k=2)
-    )
-    score(results, None)
+        compare_methods(["good", "bad"], fake_call, methods=[Method.VS_STANDARD], n=4, k=2)
+    ).results
     assert results[0].calls == 4
     assert results[0].valid_rate == 0.5
     assert results[0].semantic is None
 
 
 def test_ratio_and_table():
-    results = asyncio.run(
-        compare_methods(["p"], [Method.DIRECT, Method.VS_STANDARD], _two_answer_call(), n=4, k=2)
-    )
-    score(results, bag_of_letters)
-    comparison = Comparison(["p"], 4, 2, results)
-    table = format_table(comparison).splitlines()
+    comparison = asyncio.run(
+        compare_methods(["p"], _two_answer_call(), methods=["direct", "vs_standard"], n=4, k=2,
+                        scored=False)
+    )  # fmt: skip
+    results = comparison.results
+    assert results[0].semantic is None  # not scored yet
+    score(comparison, bag_of_letters)
+    table = comparison.table().splitlines()
     assert table[2].startswith("Direct")
     assert table[3].startswith("VS-Standard")
     direct, vs = results
@@ -80,14 +76,13 @@ def test_ratio_and_table():
 
 
 def test_no_ratio_when_direct_collapses_completely(fake_call):
-    results = asyncio.run(
-        compare_methods(["p"], [Method.DIRECT, Method.VS_STANDARD], fake_call, n=4, k=2)
-    )
-    score(results, bag_of_letters)
-    comparison = Comparison(["p"], 4, 2, results)
+    comparison = asyncio.run(
+        compare_methods(["p"], fake_call, methods=[Method.DIRECT, Method.VS_STANDARD], n=4, k=2,
+                        embedder=bag_of_letters)
+    )  # fmt: skip
     assert comparison.ratio("semantic") is None
     assert comparison.ratio("rouge_l") is None
-    assert "VS-Standard / Direct" not in format_table(comparison)
+    assert "VS-Standard / Direct" not in comparison.table()
 
 
 def _two_answer_call():
@@ -171,7 +166,7 @@ def test_report_without_matplotlib_still_writes_html(tmp_path, fake_call, monkey
         msg = "No module named 'matplotlib'"
         raise ImportError(msg)
 
-    monkeypatch.setattr("vs_common.cli._report._pyplot", no_matplotlib)
+    monkeypatch.setattr("vs_common.evaluation._report._pyplot", no_matplotlib)
     code, _, err = run(
         ["compare", "p", "-n", "2", "-k", "2", "--no-semantic", "--report", str(tmp_path / "r")],
         fake_call,

@@ -15,7 +15,6 @@ MODULES = [
     "vs_common.cli._render",
     "vs_common.cli._batch",
     "vs_common.cli._compare",
-    "vs_common.cli._report",
 ]
 
 

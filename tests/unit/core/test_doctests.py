@@ -28,6 +28,11 @@ MODULES = [
     "vs_common.metrics",
     "vs_common.local_server",
     "vs_common.backends.local_server",
+    "vs_common.distinct",
+    "vs_common.evaluation",
+    "vs_common.evaluation._calibration",
+    "vs_common.evaluation._compare",
+    "vs_common.evaluation._report",
     "vs_common",
 ]
 

@@ -1,10 +1,14 @@
-"""The HTML report of ``vs compare``, with PNG charts drawn by matplotlib (Agg).
+"""The HTML report of a comparison (``vs compare``), with PNG charts drawn by matplotlib (Agg).
 
 Charts:
 
 * ``diversity.png``: semantic diversity, lexical diversity (100 x (1 - ROUGE-L))
   and distinct-2 per method, as grouped bars;
 * ``cost.png``: valid-parse rate and tokens per sample per method;
+* ``calibration.png``: for each VS method, every answer's mean stated
+  probability against how often it was observed (under Direct sampling of
+  the same prompts, else among the VS candidates): calibrated answers lie
+  on the diagonal;
 * ``answers_<i>.png``: for prompt i, each method's answer distribution (how
   often each distinct answer was sampled): mode collapse is one long bar.
 
@@ -21,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vs_common.cli._compare import Comparison, MethodResult
 from vs_common.distribution import normalize_key
+from vs_common.evaluation._compare import Comparison, MethodResult
 from vs_common.methods import Method
 
 __all__ = ["REPORT_EXTRA_HINT", "WrittenReport", "write_report"]
@@ -50,6 +54,10 @@ class WrittenReport:
         html: The HTML file.
         charts: The PNG files.
         note: A remark for the user (e.g. matplotlib missing), or None.
+
+    Example:
+        >>> WrittenReport(Path("r/index.html")).charts
+        []
     """
 
     html: Path
@@ -61,7 +69,7 @@ def answer_counts(result: MethodResult, run_index: int) -> list[tuple[str, int]]
     """Distinct answers of one run with how often each was sampled, most first.
 
     Example:
-        >>> from vs_common.cli._compare import PromptRun
+        >>> from vs_common.evaluation import PromptRun
         >>> from vs_common.distribution import VerbalizedDistribution as D
         >>> run = PromptRun("p", D.pool([D.from_pairs([("Hi!", 1)]), D.from_pairs([("hi", 1)])]), 0)
         >>> answer_counts(MethodResult(Method.DIRECT, [run]), 0)
@@ -200,11 +208,46 @@ def _answers_chart(plt: Any, comparison: Comparison, index: int, path: Path) -> 
     plt.close(fig)
 
 
+def _calibrated(comparison: Comparison) -> list[MethodResult]:
+    return [r for r in comparison.results if r.calibrations]
+
+
+def _calibration_chart(plt: Any, comparison: Comparison, path: Path) -> None:
+    results = _calibrated(comparison)
+    fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 4.2), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        cals = result.calibrations
+        against = "Direct" if all(c.gap_direct is not None for c in cals) else "listed"
+        xs = [row.stated for c in cals for row in c.rows]
+        ys = [row.observed for c in cals for row in c.rows]
+        top = max([*xs, *ys, 0.05]) * 1.08
+        ax.plot([0, top], [0, top], color="#829ab1", linewidth=1, linestyle="--")
+        ax.scatter(xs, ys, s=26, alpha=0.7, color=_COLORS[result.method], edgecolors="#334e68")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mean stated probability", fontsize=9)
+        ax.set_ylabel(f"observed frequency ({against})", fontsize=9)
+        gap = result.calibration_gap
+        ax.set_title(
+            f"{result.label}: mean |gap| {gap:.3f}" if gap is not None else result.label,
+            fontsize=10,
+        )
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Stated against observed (on the diagonal = calibrated)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _charts(comparison: Comparison, directory: Path) -> list[Path]:
     plt = _pyplot()
     paths = [directory / "diversity.png", directory / "cost.png"]
     _diversity_chart(plt, comparison, paths[0])
     _cost_chart(plt, comparison, paths[1])
+    if _calibrated(comparison):
+        paths.append(directory / "calibration.png")
+        _calibration_chart(plt, comparison, paths[-1])
     for i in range(min(len(comparison.prompts), _MAX_ANSWER_CHARTS)):
         path = directory / f"answers_{i + 1}.png"
         _answers_chart(plt, comparison, i, path)
@@ -262,6 +305,44 @@ def _metrics_table(comparison: Comparison) -> str:
         "<th>Distinct-2 ↑</th><th>Tokens / sample</th><th>Seconds</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _calibration_section(comparison: Comparison, chart: Path | None) -> str:
+    results = _calibrated(comparison)
+    if not results:
+        return ""
+    rows = []
+    for r in results:
+        cal = r.metrics()["calibration"]
+        against = "Direct" if cal["gap_direct"] is not None else "listed"
+        rows.append(
+            f"<tr><td>{html.escape(r.label)}</td><td>{against}</td>"
+            + _cell(r.calibration_gap, ".3f")
+            + _cell(cal["raw_sum_mean"], ".2f")
+            + _cell(cal["entropy"], ".2f")
+            + _cell(cal["direct_entropy"], ".2f")
+            + _cell(None if cal["tail_share"] is None else 100.0 * cal["tail_share"], ".0f")
+            + _cell(None if cal["tail_mass"] is None else 100.0 * cal["tail_mass"], ".0f")
+            + "</tr>"
+        )
+    tau = f"{comparison.tau:g}"
+    head = (
+        "<tr><th>Method</th><th>Observed under</th><th>Mean |stated &minus; observed|</th>"
+        "<th>Raw probability sum</th><th>Entropy (nats)</th><th>Direct entropy</th>"
+        f"<th>Candidates stated &lt; {tau} (%)</th><th>Stated mass &lt; {tau} (%)</th></tr>"
+    )
+    parts = [
+        "<h2>Calibration: are the stated probabilities real?</h2>",
+        '<p class="meta">For each distinct answer: its mean stated probability over the'
+        " calls, against how often it was observed: under Direct prompting of the same"
+        " prompt with the same budget when Direct ran (the model's own distribution), else"
+        " among the listed candidates. Raw probability sum: what each call's stated"
+        " probabilities add up to before normalization (1 = a distribution).</p>",
+        f"<table>{head}{''.join(rows)}</table>",
+    ]
+    if chart is not None:
+        parts.append(f'<img src="{chart.name}" alt="stated against observed">')
+    return "\n".join(parts)
 
 
 def _answers_section(comparison: Comparison, index: int, chart: Path | None) -> str:
@@ -336,6 +417,9 @@ def write_report(comparison: Comparison, directory: Path) -> WrittenReport:
         " calls whose reply could be read / calls. Diversity is computed per prompt and"
         " averaged.</p>"
     )
+    calibration = _calibration_section(comparison, by_name.get("calibration.png"))
+    if calibration:
+        body.append(calibration)
     for i in range(len(comparison.prompts)):
         body.append(_answers_section(comparison, i, by_name.get(f"answers_{i + 1}.png")))
     page = (
