@@ -6,12 +6,16 @@ on a small or strongly aligned model). :func:`run_distinct` asks again, in
 the VS-Multi style, until it holds n distinct candidates:
 
 * the first round is the method's usual call;
-* each later round continues the conversation: the model's previous answer
+* a follow-up round continues the conversation: the model's previous answer
   as the assistant turn, then "Generate k alternative responses to the
   original input prompt..." with the candidates found so far listed as
   ones to differ from (bounded: all of them while they fit, else the newest
   half and an evenly spread sample of the older ones, see
   :class:`DistinctPolicy`);
+* small models tend to copy the list they are told to avoid (SmolLM2-135M
+  did: benchmarks/distinct.py), so by default (``adaptive``) each round
+  after the second is a follow-up or a fresh independent call, whichever
+  kind has found more new candidates per call so far (ties: follow-up);
 * a new candidate is a duplicate when its key (:func:`normalize_key` by
   default: case, white space and surrounding punctuation ignored) is already
   held, or, with an embedder, when its cosine similarity to a held candidate
@@ -51,7 +55,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from vs_common.calls import Call, CallRequest, CallResponse, Message, Usage
 from vs_common.distribution import CallFailure, Candidate, VerbalizedDistribution, normalize_key
@@ -104,6 +108,10 @@ class DistinctPolicy:
         parallel: Calls per round (they share the same list of candidates to
             avoid; more is faster on servers that serve several requests at
             once, but the calls of a round may repeat each other).
+        adaptive: After the first follow-up, choose each round's kind by what
+            has worked: a follow-up, or a fresh independent call when fresh
+            calls have found more new candidates per call; False asks
+            follow-ups only.
         max_shown: Candidates listed in a follow-up at most.
         max_shown_chars: Characters of listed candidates at most (each is cut
             to 300 characters first).
@@ -121,6 +129,7 @@ class DistinctPolicy:
     max_calls: int | None = None
     patience: int = 2
     parallel: int = 1
+    adaptive: bool = True
     max_shown: int = 30
     max_shown_chars: int = 4000
     embedder: Embedder | None = None
@@ -162,6 +171,8 @@ class DistinctStats(BaseModel):
         duplicates: Candidates merged into one already held, by key.
         semantic_duplicates: Candidates merged by meaning (embedder).
         dropped: Distinct candidates beyond n, left out.
+        follow_up_calls: Calls that were follow-ups (the rest were fresh).
+        new_per_round: New distinct candidates each round brought.
 
     Example:
         >>> DistinctStats(
@@ -180,6 +191,8 @@ class DistinctStats(BaseModel):
     duplicates: int = 0
     semantic_duplicates: int = 0
     dropped: int = 0
+    follow_up_calls: int = 0
+    new_per_round: list[int] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -461,6 +474,26 @@ class _Totals:
             self.reasoning.append(dist.reasoning)
 
 
+@dataclass
+class _Tally:
+    """New candidates per call of each kind of round: follow-up (True) or fresh (False)."""
+
+    calls: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    added: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    new_per_round: list[int] = field(default_factory=list)
+
+    def record(self, *, follow_up: bool, calls: int, added: int) -> None:
+        self.calls[follow_up] += calls
+        self.added[follow_up] += added
+        self.new_per_round.append(added)
+
+    def follow_up_next(self, adaptive: bool) -> bool:
+        if not adaptive or not self.calls[True] or not self.calls[False]:
+            return True  # the first round is fresh; try a follow-up before judging
+        fresh = self.added[False] / self.calls[False]
+        return self.added[True] / self.calls[True] >= fresh
+
+
 def _forward(
     on_progress: Callable[[Progress], None] | None, totals: _Totals, budget: int
 ) -> Callable[[Progress], None] | None:
@@ -537,7 +570,8 @@ async def run_distinct(
     totals = _Totals()
     forward = _forward(on_progress, totals, budget)
     last: VerbalizedDistribution | None = None
-    rounds = repeating = failing = 0
+    tally = _Tally()
+    repeating = failing = 0
     stop: StopReason = "budget"
     while True:
         if len(held.held) >= wanted:
@@ -551,8 +585,9 @@ async def run_distinct(
             break
         need = math.ceil((wanted - len(held.held)) / per_call)
         calls = max(1, min(policy.parallel, need, budget - totals.calls))
+        follow_up = last is not None and tally.follow_up_next(policy.adaptive)
         round_prompt: str | Sequence[Message] = prompt
-        if last is not None:
+        if follow_up and last is not None:
             follow = distinct_followup(
                 config,
                 [h.text for h in held.held],
@@ -576,10 +611,10 @@ async def run_distinct(
             sleep=sleep,
             jitter_seed=jitter_seed,
         )
-        rounds += 1
         successes = dist.num_calls - len(dist.failures)
         totals.add(dist)
         added = held.add(dist.candidates, float(successes)) if dist.candidates else 0
+        tally.record(follow_up=follow_up, calls=dist.num_calls, added=added)
         if dist.candidates:
             last = dist
         if added:
@@ -588,11 +623,16 @@ async def run_distinct(
             failing += 1
         else:
             repeating += 1
-    return _result(held, totals, wanted, rounds, stop, min_successes)
+    return _result(held, totals, tally, wanted, stop, min_successes)
 
 
 def _result(
-    held: _Pool, totals: _Totals, wanted: int, rounds: int, stop: StopReason, min_successes: int
+    held: _Pool,
+    totals: _Totals,
+    tally: _Tally,
+    wanted: int,
+    stop: StopReason,
+    min_successes: int,
 ) -> DistinctResult:
     kept = held.held[:wanted]
     mass = math.fsum(h.mass for h in kept) or 1.0
@@ -617,11 +657,13 @@ def _result(
         wanted=wanted,
         distinct=len(kept),
         calls=totals.calls,
-        rounds=rounds,
+        rounds=len(tally.new_per_round),
         stop_reason=stop,
         duplicates=held.duplicates,
         semantic_duplicates=held.semantic_duplicates,
         dropped=len(held.held) - len(kept),
+        follow_up_calls=tally.calls[True],
+        new_per_round=tally.new_per_round,
     )
     successes = totals.calls - len(totals.failures)
     if successes < min_successes:

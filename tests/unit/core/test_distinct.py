@@ -80,6 +80,8 @@ def test_reaches_n_with_follow_ups_listing_what_was_found():
     result = run(call, VSConfig(k=3, n=9))
     assert result.stats.stop_reason == "reached_n"
     assert (result.stats.distinct, result.stats.calls, result.stats.rounds) == (9, 3, 3)
+    assert result.stats.new_per_round == [3, 3, 3]
+    assert result.stats.follow_up_calls == 2
     assert result.distribution.texts == STATES[:9]
     assert result.distribution.num_calls == 3
     assert result.distribution.usage.completion_tokens == 30
@@ -103,6 +105,44 @@ def test_a_model_that_keeps_repeating_stops_after_patience_rounds():
     assert result.stats.duplicates == 8
     assert [c.count for c in result.distribution.candidates] == [3, 3, 3, 3]
     assert result.distribution.probabilities.sum() == pytest.approx(1.0)
+
+
+class Copier:
+    """A small model's habit: asked to avoid a list, it repeats the list; a fresh call
+    gives the next answers of its repertoire."""
+
+    def __init__(self):
+        self.fresh_calls = 0
+        self.kinds = []
+
+    async def __call__(self, request):
+        avoid = sorted(listed(request.messages))
+        if avoid:
+            self.kinds.append("follow-up")
+            texts = avoid[:3]
+        else:
+            self.kinds.append("fresh")
+            texts = STATES[3 * self.fresh_calls : 3 * self.fresh_calls + 3]
+            self.fresh_calls += 1
+        return json.dumps({"responses": [{"text": t, "probability": 0.3} for t in texts]})
+
+
+def test_adaptive_rounds_switch_to_fresh_calls_when_follow_ups_only_repeat():
+    call = Copier()
+    result = run(call, VSConfig(k=3, n=9))
+    assert result.stats.stop_reason == "reached_n"
+    assert call.kinds == ["fresh", "follow-up", "fresh", "fresh"]
+    assert result.stats.new_per_round == [3, 0, 3, 3]
+    assert result.stats.follow_up_calls == 1
+    assert result.distribution.texts == STATES[:9]
+
+
+def test_follow_ups_only_when_not_adaptive():
+    call = Copier()
+    result = run(call, VSConfig(k=3, n=9), DistinctPolicy(adaptive=False))
+    assert result.stats.stop_reason == "repeating"
+    assert call.kinds == ["fresh", "follow-up", "follow-up"]
+    assert result.stats.distinct == 3
 
 
 def test_the_call_budget_is_respected():
