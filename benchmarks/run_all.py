@@ -34,6 +34,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("diversity", ["diversity.py"], ["diversity.py", "--topics", "2", "--n", "10"]),
     # about 7 minutes: 5,000 prompts per engine, then vs batch over 10k and 100k prompts
     ("scale", ["scale.py"], ["scale.py", "--quick"]),
+    ("open_qa", ["open_qa.py"], ["open_qa.py", "--prompts", "1", "--n", "10", "--k", "5"]),
+    ("distinct", ["distinct.py"], ["distinct.py", "--prompts", "2", "--n", "10"]),
 ]  # fmt: skip
 
 
@@ -148,6 +150,8 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         if isinstance(ratio, int | float):
             rows.append(("diversity VS/Direct (semantic)", f"{ratio:.2f}x"))
     rows += _scale_rows(results.get("scale", {}).get("figures"))
+    rows += _open_qa_rows(results.get("open_qa", {}).get("figures"))
+    rows += _distinct_rows(results.get("distinct", {}).get("figures"))
     return rows
 
 
@@ -177,6 +181,49 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[tuple[str, str]]:
             text += f" ({rss['ratio_last_to_first']:.2f}x)"
         rows.append(("vs batch peak RSS by prompts", text))
     return rows
+
+
+def _num(value: Any, spec: str) -> str:
+    return format(value, spec) if isinstance(value, int | float) else "n/a"
+
+
+def _open_qa_rows(qa: Any) -> list[tuple[str, str]]:
+    if not isinstance(qa, dict):
+        return []
+    rows = []
+    for m in qa.get("methods", []):
+        rows.append(
+            (
+                f"open QA {m['method']} (N={qa.get('n')}, k={qa.get('k')})",
+                f"coverage-N {_num(m.get('coverage'), '.3f')}, KL(uniform)"
+                f" {_num(m.get('kl_uniform'), '.2f')}, precision {_num(m.get('precision'), '.3f')},"
+                f" {_num(m.get('tokens_per_sample'), '.0f')} tokens/sample, {m['calls']} calls",
+            )
+        )
+    for method, cals in qa.get("calibration", {}).items():
+        gaps = [c["gap_direct"] for c in cals if c.get("gap_direct") is not None]
+        if gaps:
+            rows.append(
+                (
+                    f"calibration {method} ({len(gaps)} prompts)",
+                    f"mean |stated - Direct frequency| {sum(gaps) / len(gaps):.3f}",
+                )
+            )
+    return rows
+
+
+def _distinct_rows(dn: Any) -> list[tuple[str, str]]:
+    if not isinstance(dn, dict):
+        return []
+    prompts = dn.get("prompts", [])
+    return [
+        (
+            f"distinct-N n={dn.get('n')} k={dn.get('k')} ({len(prompts)} prompts)",
+            f"{dn.get('distinct_n_total')}/{dn.get('n', 0) * len(prompts)} distinct in"
+            f" {dn.get('calls_total')} calls; VS-Standard same calls:"
+            f" {dn.get('vs_standard_total')} distinct",
+        )
+    ]
 
 
 def main() -> None:
