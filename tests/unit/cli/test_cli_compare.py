@@ -127,10 +127,13 @@ def test_compare_command_prints_table_and_writes_report(tmp_path, fake_call, mon
     for label in ("Direct", "Sequence", "VS-Standard"):
         assert label in out
     html = (report / "index.html").read_text(encoding="utf-8")
-    for name in ("diversity.png", "cost.png", "answers_1.png", "answers_2.png"):
+    for name in ("diversity.png", "cost.png", "calibration.png", "answers_1.png",
+                 "answers_2.png"):  # fmt: skip
         assert (report / name).read_bytes()[:8] == PNG_MAGIC
         assert f'src="{name}"' in html
     assert "Write a haiku" in html
+    assert "are the stated probabilities real?" in html
+    assert "VS-Standard calibration: stated vs Direct frequency" in out
     assert "report written to" in err
 
 
@@ -159,6 +162,46 @@ def test_compare_json_and_other_methods(fake_call):
     assert data["semantic_note"] == "semantic diversity skipped (--no-semantic)"
     assert data["methods"][1]["valid_parse_rate"] == 1.0
     assert len(data["methods"][1]["runs"][0]["candidates"]) == 4
+    calibration = data["methods"][1]["calibration"]
+    assert calibration["gap_direct"] is not None  # VS-CoT stated against Direct's answers
+    assert calibration["tau"] == 0.1
+    assert data["methods"][1]["runs"][0]["calibration"]["direct_samples"] == 4
+    assert data["methods"][0]["calibration"] is None
+
+
+def test_compare_tau_option(fake_call, capsys):
+    code, out, _ = run(
+        ["compare", "p", "-n", "2", "-k", "2", "--tau", "0.3", "--json", "--no-report",
+         "--no-semantic", "-q"],
+        fake_call,
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["methods"][2]["calibration"]["tau"] == 0.3
+    code, _, _ = run(["compare", "p", "--tau", "0", "--no-report"], fake_call)
+    assert code == 2
+    assert "argument --tau: expected a number in (0, 1], got 0" in capsys.readouterr().err
+
+
+def test_compare_stops_when_the_injected_call_cannot_reach_its_server():
+    calls = []
+
+    async def down(request):
+        calls.append(request)
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as exc:
+            msg = "the model server did not answer"
+            raise RuntimeError(msg) from exc
+
+    code, out, err = run(
+        ["compare", "p1", "p2", "-n", "2", "-k", "2", "--retries", "0", "--no-report", "-q"],
+        down,
+    )  # fmt: skip
+    assert code == 1
+    assert out == ""
+    assert err.startswith("vs: error: cannot reach the model server")
+    assert len(err.strip().splitlines()) == 1
+    assert len(calls) == 2  # Direct on the first prompt only
 
 
 def test_report_without_matplotlib_still_writes_html(tmp_path, fake_call, monkeypatch):
