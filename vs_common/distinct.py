@@ -432,11 +432,13 @@ class _ModeWatch:
 
 
 def _round_config(config: VSConfig, calls: int) -> VSConfig:
-    data = config.model_dump(exclude_none=True)
+    data = config.model_dump()  # k=None (the model decides) must stay None
     if config.method.is_conversation:
         data["turns"] = calls  # n stays: vs_multi announces the total
-    else:
-        data["n"] = calls * (config.per_call or _ASSUMED_PER_CALL)
+    elif config.per_call is not None:
+        data["n"] = calls * config.per_call
+    else:  # the model decides k: n=1 plans one call and no top-up waves (this loop is one)
+        data["n"] = 1
     return VSConfig(**data)
 
 
@@ -585,6 +587,8 @@ async def run_distinct(
             break
         need = math.ceil((wanted - len(held.held)) / per_call)
         calls = max(1, min(policy.parallel, need, budget - totals.calls))
+        if config.per_call is None and not config.method.is_conversation:
+            calls = 1  # see _round_config
         follow_up = last is not None and tally.follow_up_next(policy.adaptive)
         round_prompt: str | Sequence[Message] = prompt
         if follow_up and last is not None:

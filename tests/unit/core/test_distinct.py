@@ -289,6 +289,17 @@ def test_vs_multi_announces_the_total_and_runs_one_turn_per_round():
     assert "a total of 6 responses" in call.requests[1].messages[0]["content"]
 
 
+def test_model_decided_k_stays_model_decided():
+    call = Lister(STATES)
+    result = run(call, VSConfig(k=None, n=3))
+    assert result.stats.distinct == 3
+    assert all("as many responses as you see fit" in r.messages[0]["content"]
+               for r in call.requests)  # fmt: skip
+    assert "Generate as many alternative responses as you see fit" in (
+        call.requests[1].messages[-1]["content"]
+    )
+
+
 def test_parallel_rounds_issue_several_calls_at_once():
     call = Lister(STATES)
     result = run(call, VSConfig(k=2, n=8), DistinctPolicy(parallel=2))
