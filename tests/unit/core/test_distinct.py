@@ -295,8 +295,9 @@ def test_model_decided_k_stays_model_decided():
     assert result.stats.distinct == 3
     assert all("as many responses as you see fit" in r.messages[0]["content"]
                for r in call.requests)  # fmt: skip
-    assert "Generate as many alternative responses as you see fit" in (
-        call.requests[1].messages[-1]["content"]
+    assert (
+        "Generate as many alternative responses as you see fit"
+        in (call.requests[1].messages[-1]["content"])
     )
 
 
