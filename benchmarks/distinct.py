@@ -201,7 +201,7 @@ def main() -> None:
                     policy,
                     structured="tool",
                     max_concurrency=1,  # the embedded server serves one request at a time
-                    retry=RetryPolicy(max_reasks=0),
+                    retry=RetryPolicy(max_reasks=0, max_top_up_calls=0),
                     min_successes=0,
                     on_progress=ticker.progress(f"distinct-N prompt {index + 1}"),
                 )
@@ -215,7 +215,7 @@ def main() -> None:
                     call,
                     structured="tool",
                     max_concurrency=1,
-                    retry=RetryPolicy(max_reasks=0),
+                    retry=RetryPolicy(max_reasks=0, max_top_up_calls=0),
                     min_successes=0,
                     on_progress=ticker.progress(f"VS-Standard prompt {index + 1}"),
                 )

@@ -152,7 +152,7 @@ def main() -> None:
                 k=args.k,
                 structured="tool",
                 max_concurrency=1,  # the embedded server serves one request at a time
-                retry=RetryPolicy(max_reasks=0),
+                retry=RetryPolicy(max_reasks=0, max_top_up_calls=0),
                 progress=progress,
                 model=model,
                 scored=False,

@@ -415,7 +415,7 @@ def main() -> None:
                 k=args.k,
                 structured="tool",
                 max_concurrency=1,  # the embedded server serves one request at a time
-                retry=RetryPolicy(max_reasks=0),
+                retry=RetryPolicy(max_reasks=0, max_top_up_calls=0),
                 progress=progress,
                 model=model,
                 scored=False,
@@ -432,7 +432,7 @@ def main() -> None:
                     DistinctPolicy(max_calls=plain),
                     structured="tool",
                     max_concurrency=1,
-                    retry=RetryPolicy(max_reasks=0),
+                    retry=RetryPolicy(max_reasks=0, max_top_up_calls=0),
                     min_successes=0,
                     on_progress=ticker.progress(f"distinct-N prompt {index + 1}"),
                 )

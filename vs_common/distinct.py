@@ -29,7 +29,9 @@ the VS-Multi style, until it holds n distinct candidates:
 Each round is one :func:`~vs_common.sampling.run_sampling` run, so the calls
 get the same retries, re-asks, structured-output fallback and usage totals as
 any other run. The result says how many distinct candidates, after how many
-calls, and why it stopped (:class:`DistinctStats`).
+calls, and why it stopped (:class:`DistinctStats`). The same loop is the
+``distinct=`` option of :func:`~vs_common.sampling.run_sampling`, which returns
+the distribution with the stats on it (``dist.distinct``).
 
 Example:
     >>> import asyncio, json
@@ -47,18 +49,25 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
 
 from vs_common.calls import Call, CallRequest, CallResponse, Message, Usage
-from vs_common.distribution import CallFailure, Candidate, VerbalizedDistribution, normalize_key
+from vs_common.distribution import (
+    CallFailure,
+    Candidate,
+    DistinctStats,
+    StopReason,
+    VerbalizedDistribution,
+    normalize_key,
+)
 from vs_common.errors import VSConfigError, VSSamplingError, VSStructuredOutputUnsupported
 from vs_common.methods import Method, VSConfig, followup_instruction
 from vs_common.metrics import Embedder, embed_texts
@@ -74,8 +83,6 @@ __all__ = [
     "distinct_texts",
     "run_distinct",
 ]
-
-StopReason = Literal["reached_n", "budget", "repeating", "failing"]
 
 #: Default cosine similarity at or above which two candidates count as the
 #: same idea, for the offline MiniLM embedder (:mod:`vs_common.embeddings`).
@@ -157,44 +164,6 @@ class DistinctPolicy:
         return _BUDGET_FACTOR * config.num_calls
 
 
-class DistinctStats(BaseModel):
-    """What a distinct-N run did.
-
-    Attributes:
-        wanted: Distinct candidates asked for (n).
-        distinct: Distinct candidates held at the end (at most n).
-        calls: Calls made (retries and re-asks not counted).
-        rounds: Rounds of calls.
-        stop_reason: ``reached_n``, ``budget``, ``repeating`` (``patience``
-            rounds added nothing new) or ``failing`` (``patience`` rounds
-            failed).
-        duplicates: Candidates merged into one already held, by key.
-        semantic_duplicates: Candidates merged by meaning (embedder).
-        dropped: Distinct candidates beyond n, left out.
-        follow_up_calls: Calls that were follow-ups (the rest were fresh).
-        new_per_round: New distinct candidates each round brought.
-
-    Example:
-        >>> DistinctStats(
-        ...     wanted=3, distinct=3, calls=2, rounds=2, stop_reason="reached_n"
-        ... ).duplicates
-        0
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    wanted: int
-    distinct: int
-    calls: int
-    rounds: int
-    stop_reason: StopReason
-    duplicates: int = 0
-    semantic_duplicates: int = 0
-    dropped: int = 0
-    follow_up_calls: int = 0
-    new_per_round: list[int] = Field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class DistinctResult:
     """The distinct candidates and how they were found.
@@ -203,7 +172,9 @@ class DistinctResult:
         distribution: The distinct candidates (at most n, in the order found),
             each with the pooled probability mass of it and its duplicates
             (renormalized), ``count`` = how often it came; usage, failures
-            and ``num_calls`` over every round.
+            and ``num_calls`` over every round; ``requested`` = n,
+            ``shortfall`` = the distinct candidates still missing,
+            ``top_up_calls`` = calls beyond the ceil(n/k) of a plain run.
         stats: How many distinct, after how many calls, and why it stopped.
 
     Example:
@@ -558,6 +529,8 @@ async def run_distinct(
         VSSamplingError: Fewer than ``min_successes`` calls succeeded.
     """
     policy = policy if policy is not None else DistinctPolicy()
+    # this loop is the top-up: a round is exactly the calls it plans
+    round_retry = dataclasses.replace(retry or RetryPolicy(), max_top_up_calls=0)
     wanted = config.total
     budget = policy.budget(config)
     if isinstance(min_successes, bool) or not 0 <= min_successes <= budget:
@@ -609,7 +582,7 @@ async def run_distinct(
             watch,
             structured="text" if structured == "auto" and watch.rejected else structured,
             max_concurrency=max_concurrency,
-            retry=retry,
+            retry=round_retry,
             min_successes=0,
             on_progress=forward,
             sleep=sleep,
@@ -627,19 +600,32 @@ async def run_distinct(
             failing += 1
         else:
             repeating += 1
-    return _result(held, totals, tally, wanted, stop, min_successes)
+    return _result(held, totals, tally, config, stop, min_successes)
 
 
 def _result(
     held: _Pool,
     totals: _Totals,
     tally: _Tally,
-    wanted: int,
+    config: VSConfig,
     stop: StopReason,
     min_successes: int,
 ) -> DistinctResult:
+    wanted = config.total
     kept = held.held[:wanted]
     mass = math.fsum(h.mass for h in kept) or 1.0
+    stats = DistinctStats(
+        wanted=wanted,
+        distinct=len(kept),
+        calls=totals.calls,
+        rounds=len(tally.new_per_round),
+        stop_reason=stop,
+        duplicates=held.duplicates,
+        semantic_duplicates=held.semantic_duplicates,
+        dropped=len(held.held) - len(kept),
+        follow_up_calls=tally.calls[True],
+        new_per_round=tally.new_per_round,
+    )
     dist = VerbalizedDistribution(
         candidates=[
             Candidate(
@@ -656,18 +642,10 @@ def _result(
         usage=totals.usage,
         failures=totals.failures,
         num_calls=totals.calls,
-    )
-    stats = DistinctStats(
-        wanted=wanted,
-        distinct=len(kept),
-        calls=totals.calls,
-        rounds=len(tally.new_per_round),
-        stop_reason=stop,
-        duplicates=held.duplicates,
-        semantic_duplicates=held.semantic_duplicates,
-        dropped=len(held.held) - len(kept),
-        follow_up_calls=tally.calls[True],
-        new_per_round=tally.new_per_round,
+        requested=wanted,
+        shortfall=wanted - len(kept),
+        top_up_calls=max(0, totals.calls - config.num_calls),
+        distinct=stats,
     )
     successes = totals.calls - len(totals.failures)
     if successes < min_successes:

@@ -20,11 +20,13 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from vs_common.selection import select
-from vs_common.types import CallFailure, Strategy, Usage
+from vs_common.types import CallFailure, DistinctStats, StopReason, Strategy, Usage
 
 __all__ = [
     "CallFailure",
     "Candidate",
+    "DistinctStats",
+    "StopReason",
     "VerbalizedDistribution",
     "normalize_key",
     "pool",
@@ -95,6 +97,8 @@ class VerbalizedDistribution(BaseModel):
             deliver even after its top-up calls (0 when it holds n or more).
         top_up_calls: Calls a run made beyond its planned ceil(n/k) because
             replies were cut short or calls failed.
+        distinct: For a distinct-N run (``run_sampling(..., distinct=...)``):
+            how many distinct, after how many calls, and why it stopped.
 
     Example:
         >>> d = VerbalizedDistribution.from_pairs([("a", 30), ("b", 70)])
@@ -113,6 +117,7 @@ class VerbalizedDistribution(BaseModel):
     requested: int | None = None
     shortfall: int = 0
     top_up_calls: int = 0
+    distinct: DistinctStats | None = None
 
     @classmethod
     def from_pairs(

@@ -42,7 +42,7 @@ import random
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from vs_common.calls import Call, CallRequest, CallResponse, redact_secrets
 from vs_common.distribution import VerbalizedDistribution, pool
@@ -56,6 +56,9 @@ from vs_common.methods import VSConfig, build_messages, response_schema
 from vs_common.parsing import parse_distribution
 from vs_common.providers import is_transient, normalize_finish_reason, retry_after_seconds
 from vs_common.types import CallFailure, Message, StructuredMode, Usage
+
+if TYPE_CHECKING:
+    from vs_common.distinct import DistinctPolicy
 
 __all__ = [
     "Progress",
@@ -394,6 +397,7 @@ async def run_sampling(
     on_progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     jitter_seed: int | None = None,
+    distinct: DistinctPolicy | bool | None = None,
 ) -> VerbalizedDistribution:
     """Sample ``config.total`` responses over ``config.num_calls`` calls and pool them.
 
@@ -410,6 +414,11 @@ async def run_sampling(
         on_progress: Called after each call ends.
         sleep: The coroutine used to wait between retries (tests pass a fake).
         jitter_seed: Seed of the backoff jitter (the global RNG is not used).
+        distinct: True or a :class:`~vs_common.distinct.DistinctPolicy`: keep
+            asking until n *distinct* candidates are held or the policy's
+            call budget is spent (:func:`vs_common.distinct.run_distinct`);
+            the result's ``distinct`` says how many, after how many calls,
+            and why it stopped.
 
     Returns:
         The pooled distribution, with ``usage``, ``failures`` and ``num_calls``.
@@ -419,6 +428,23 @@ async def run_sampling(
         VSSamplingError: Fewer than ``min_successes`` calls succeeded; the
             error holds the partial distribution and every failure.
     """
+    if distinct:
+        from vs_common.distinct import DistinctPolicy, run_distinct  # it builds on this module
+
+        result = await run_distinct(
+            prompt,
+            config,
+            call,
+            distinct if isinstance(distinct, DistinctPolicy) else DistinctPolicy(),
+            structured=structured,
+            max_concurrency=max_concurrency,
+            retry=retry,
+            min_successes=min_successes,
+            on_progress=on_progress,
+            sleep=sleep,
+            jitter_seed=jitter_seed,
+        )
+        return result.distribution
     policy = retry if retry is not None else RetryPolicy()
     planned = config.num_calls
     _check_args(config, max_concurrency, min_successes, planned)

@@ -7,6 +7,8 @@ through these names (a test pins that the core's import graph has none).
 * :class:`Usage`: token usage of one call or several.
 * :data:`Strategy`: the selection strategies.
 * :class:`CallFailure`: a call of a run that ended without candidates.
+* :class:`DistinctStats`, :data:`StopReason`: what a distinct-N run did
+  (:mod:`vs_common.distinct`).
 * :class:`CandidateView`, :class:`DistributionView`: what selection and the
   error types read of a candidate and a distribution
   (:class:`~vs_common.distribution.VerbalizedDistribution` is one), so
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,8 +33,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CallFailure",
     "CandidateView",
+    "DistinctStats",
     "DistributionView",
     "Message",
+    "StopReason",
     "Strategy",
     "StructuredMode",
     "Usage",
@@ -151,3 +155,45 @@ class DistributionView(Protocol[C_co]):
     def probabilities(self) -> npt.NDArray[np.float64]:
         """Normalized probabilities that sum to 1."""
         ...
+
+
+#: Why a distinct-N run (:func:`vs_common.distinct.run_distinct`) stopped.
+StopReason = Literal["reached_n", "budget", "repeating", "failing"]
+
+
+class DistinctStats(BaseModel):
+    """What a distinct-N run did.
+
+    Attributes:
+        wanted: Distinct candidates asked for (n).
+        distinct: Distinct candidates held at the end (at most n).
+        calls: Calls made (retries and re-asks not counted).
+        rounds: Rounds of calls.
+        stop_reason: ``reached_n``, ``budget``, ``repeating`` (``patience``
+            rounds added nothing new) or ``failing`` (``patience`` rounds
+            failed).
+        duplicates: Candidates merged into one already held, by key.
+        semantic_duplicates: Candidates merged by meaning (embedder).
+        dropped: Distinct candidates beyond n, left out.
+        follow_up_calls: Calls that were follow-ups (the rest were fresh).
+        new_per_round: New distinct candidates each round brought.
+
+    Example:
+        >>> DistinctStats(
+        ...     wanted=3, distinct=3, calls=2, rounds=2, stop_reason="reached_n"
+        ... ).duplicates
+        0
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    wanted: int
+    distinct: int
+    calls: int
+    rounds: int
+    stop_reason: StopReason
+    duplicates: int = 0
+    semantic_duplicates: int = 0
+    dropped: int = 0
+    follow_up_calls: int = 0
+    new_per_round: list[int] = Field(default_factory=list)

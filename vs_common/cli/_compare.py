@@ -70,7 +70,12 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the prompts, budget, methods and report options."""
     parser.add_argument("prompts", metavar="PROMPT", nargs="+", help="one or more prompts")
     parser.add_argument(
-        "-n", "--n", type=int, default=10, help="samples per method and prompt (10)"
+        "-n",
+        "--n",
+        type=int,
+        default=10,
+        help="samples per method and prompt (10); no top-up calls unless --max-top-up,"
+        " so every method gets the same budget",
     )
     parser.add_argument("-k", "--k", type=int, default=5, help="candidates per call (5)")
     parser.add_argument(
@@ -161,7 +166,12 @@ def run_compare_command(
                     tau=args.tau,
                     structured=args.structured,
                     max_concurrency=args.concurrency,
-                    retry=RetryPolicy(max_retries=args.retries, max_reasks=0),
+                    retry=RetryPolicy(
+                        max_retries=args.retries,
+                        max_reasks=0,
+                        # equal budgets: no top-up calls unless asked for
+                        max_top_up_calls=args.max_top_up or 0,
+                    ),
                     progress=progress,
                     model=backend.model,
                     scored=False,  # the embedder loads only once the server answered

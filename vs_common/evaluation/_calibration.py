@@ -316,8 +316,8 @@ async def calibrate(
         key: Maps an answer to its identity.
         structured: Structured-output mode of the VS calls.
         max_concurrency: Calls in flight at once.
-        retry: Retry policy (default: no re-asks, so every method has the
-            same budget).
+        retry: Retry policy (default: no re-asks and no top-up calls: M calls
+            are M calls).
 
     Returns:
         The :class:`Calibration`.
@@ -345,7 +345,7 @@ async def calibrate(
         msg = f"calls must be an integer >= 1, got {calls!r}"
         raise VSConfigError(msg, field="calls")
     _check_tau(tau)
-    policy = retry if retry is not None else RetryPolicy(max_reasks=0)
+    policy = retry if retry is not None else RetryPolicy(max_reasks=0, max_top_up_calls=0)
     turns = {"turns": calls} if vs_method.is_conversation else {}
     config = VSConfig(method=vs_method, k=k, n=calls * k, **turns)
     per_call: list[VerbalizedDistribution] = []

@@ -472,7 +472,8 @@ async def compare_methods(
         tau: Tail threshold of the calibration diagnostics.
         structured: Structured-output mode (``tool`` for the benchmark).
         max_concurrency: Calls in flight at once.
-        retry: Retry policy (default: no re-asks, so budgets stay equal).
+        retry: Retry policy (default: no re-asks and no top-up calls, so every
+            method gets the same budget).
         progress: ``progress(method, prompt_index)`` gives an ``on_progress``.
         model: The model name, kept for the report.
         scored: False leaves the scores empty (call :func:`score` later).
@@ -512,7 +513,7 @@ async def compare_methods(
         raise VSConfigError(msg, field="prompts")
     if scored and isinstance(embedder, str):
         embedder = _resolve_embedder(embedder)  # fail on a missing extra before any call
-    policy = retry if retry is not None else RetryPolicy(max_reasks=0)
+    policy = retry if retry is not None else RetryPolicy(max_reasks=0, max_top_up_calls=0)
     configs = [method_config(m, n, k) for m in chosen]
     watch = _Reachability(call)
     results = [MethodResult(m) for m in chosen]

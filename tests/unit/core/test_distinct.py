@@ -151,6 +151,25 @@ def test_the_call_budget_is_respected():
     assert result.stats.stop_reason == "budget"
     assert (result.stats.calls, result.stats.distinct) == (3, 6)
     assert len(call.requests) == 3
+    dist = result.distribution
+    assert (dist.requested, dist.shortfall, dist.top_up_calls) == (10, 4, 0)
+
+
+def test_rounds_make_no_top_up_calls_of_their_own():
+    call = Lister(STATES)
+
+    async def two_of_three(request):  # short of k: run_sampling alone would top up
+        out = json.loads((await call(request)).output)
+        out["responses"] = out["responses"][:2]
+        return json.dumps(out)
+
+    result = asyncio.run(
+        run_distinct("p", VSConfig(k=3, n=6), two_of_three, DistinctPolicy(max_calls=3),
+                     structured="text")
+    )  # fmt: skip
+    assert result.stats.calls == len(call.requests) == 3  # one call per round, no more
+    assert result.stats.distinct == 6
+    assert result.distribution.top_up_calls == 1  # 3 calls where a plain run plans 2
 
 
 def test_default_budget_is_three_times_the_plain_calls():
@@ -423,3 +442,26 @@ def test_the_default_threshold_separates_paraphrases_from_different_answers():
 
     assert min(cos(a, b) for a, b in PARAPHRASES) >= SEMANTIC_SIMILARITY
     assert max(cos(a, b) for a, b in DIFFERENT) < SEMANTIC_SIMILARITY
+
+
+def test_run_sampling_delegates_with_the_distinct_option():
+    from vs_common import VerbalizedDistribution, run_sampling
+
+    call = Lister(STATES)
+    dist = asyncio.run(
+        run_sampling("Name a US state", VSConfig(k=3, n=6), call, structured="text",
+                     distinct=True)
+    )  # fmt: skip
+    assert dist.distinct is not None
+    assert (dist.distinct.distinct, dist.distinct.calls, dist.distinct.stop_reason) == (
+        6, 2, "reached_n",
+    )  # fmt: skip
+    assert listed(call.requests[1].messages) == set(STATES[:3])
+    assert VerbalizedDistribution.from_dict(dist.to_dict()) == dist
+    policy = DistinctPolicy(max_calls=1)
+    dist = asyncio.run(
+        run_sampling("p", VSConfig(k=3, n=6), Lister(STATES), structured="text", distinct=policy)
+    )
+    assert dist.distinct.stop_reason == "budget"
+    plain = asyncio.run(run_sampling("p", VSConfig(k=3, n=6), Lister(STATES), structured="text"))
+    assert plain.distinct is None
