@@ -385,18 +385,21 @@ def _render_reply(dist: VerbalizedDistribution, config: VSConfig) -> str:
 # --------------------------------------------------------------------------- running
 
 
-class _ModeWatch:
-    """Remembers that the server rejected structured output, so later rounds ask for text."""
+class _RoundCall:
+    """The call of every round: numbers calls over the whole run (not per round), and
+    remembers that the server rejected structured output, so later rounds ask for text."""
 
     def __init__(self, call: Call) -> None:
         self.call = call
+        self.offset = 0  # calls of the earlier rounds
         self.rejected = False
 
     async def __call__(
         self, request: CallRequest
     ) -> CallResponse | str | Mapping[str, Any] | Sequence[Any]:
+        numbered = dataclasses.replace(request, call_index=request.call_index + self.offset)
         try:
-            return await self.call(request)
+            return await self.call(numbered)
         except VSStructuredOutputUnsupported:
             self.rejected = True
             raise
@@ -540,7 +543,7 @@ async def run_distinct(
         raise VSConfigError(msg, field="min_successes")
     per_call = config.per_call or _ASSUMED_PER_CALL
     base = _base_conversation(prompt)
-    watch = _ModeWatch(call)
+    watch = _RoundCall(call)
     held = _Pool(policy)
     totals = _Totals()
     forward = _forward(on_progress, totals, budget)
@@ -576,6 +579,7 @@ async def run_distinct(
                 {"role": "assistant", "content": _render_reply(last, config)},
                 {"role": "user", "content": follow},
             ]
+        watch.offset = totals.calls
         dist = await run_sampling(
             round_prompt,
             _round_config(config, calls),

@@ -52,6 +52,21 @@ def test_generate_table_with_progress(local_server):
     assert "sampling: call 2/2" in err
 
 
+def test_generate_distinct_against_the_local_server(local_server):
+    code, out, err = run(
+        ["generate", "Name a US state", "-k", "3", "-n", "5", "--distinct", "--max-calls", "3",
+         "--json", "-q", *server_args(local_server)]
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    stats = data["distinct"]
+    assert stats["calls"] == data["num_calls"] <= 3
+    assert stats["distinct"] == len(data["candidates"]) <= 5
+    assert stats["stop_reason"] in {"reached_n", "budget", "repeating", "failing"}
+    keys = {c["text"].casefold().strip() for c in data["candidates"]}
+    assert len(keys) == len(data["candidates"])
+
+
 def test_compare_against_the_local_server(local_server, tmp_path):
     report = tmp_path / "report"
     code, out, err = run(

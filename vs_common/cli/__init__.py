@@ -177,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_sampling_options(gen)
     _add_backend_options(gen)
     _add_run_options(gen, concurrency=4)
+    gen.add_argument(
+        "--distinct",
+        action="store_true",
+        help="keep asking until n distinct candidates (follow-ups listing those found),"
+        " within --max-calls",
+    )
+    gen.add_argument(
+        "--max-calls",
+        type=_positive_int,
+        metavar="CALLS",
+        help="call budget of --distinct (default: 3 x ceil(n/k))",
+    )
     gen.add_argument("--json", action="store_true", help="print the distribution as JSON")
     gen.set_defaults(command="generate", _parser=gen)
 

@@ -4,25 +4,58 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
-from vs_common.calls import Call
+from vs_common.calls import Call, CallRequest, CallResponse
 from vs_common.cli._backend import BackendOptions, open_backend
-from vs_common.cli._common import CLIError, Selection, config_from, eprint
+from vs_common.cli._common import CLIError, Selection, UsageError, config_from, eprint
 from vs_common.cli._progress import ProgressLine, sampling_progress
 from vs_common.cli._render import distribution_payload, render_table
+from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSSamplingError
+from vs_common.evaluation import is_unreachable
 from vs_common.methods import VSConfig
 from vs_common.sampling import RetryPolicy, Structured, run_sampling, run_sync
 
 __all__ = ["run_generate", "sampling_failure", "shortfall_note"]
 
 
-def sampling_failure(exc: VSSamplingError, label: str) -> CLIError:
-    """One clear line for a run where too few calls succeeded."""
+class _Watch:
+    """Wraps the call to tell, by exception type, a server that was never reached."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.reached = False
+        self.unreachable = False
+
+    async def __call__(
+        self, request: CallRequest
+    ) -> CallResponse | str | Mapping[str, Any] | Sequence[Any]:
+        try:
+            output = await self.call(request)
+        except Exception as exc:
+            if is_unreachable(exc):
+                self.unreachable = True
+            else:
+                self.reached = True  # someone answered, with an error
+            raise
+        self.reached = True
+        return output
+
+
+def sampling_failure(exc: VSSamplingError, label: str, *, unreachable: bool = False) -> CLIError:
+    """One clear line for a run where too few calls succeeded.
+
+    Args:
+        exc: The error of the run.
+        label: Where the model runs, for the message.
+        unreachable: No call reached the server (see
+            :func:`vs_common.evaluation.is_unreachable`).
+    """
     first = exc.failures[0] if exc.failures else None
-    if first is not None and all("Could not reach" in f.message for f in exc.failures):
+    if first is not None and unreachable:
         msg = f"cannot reach the model server ({label}): {first.message}"
     elif first is not None:
         msg = (
@@ -49,6 +82,9 @@ def _summary(config: VSConfig, dist: VerbalizedDistribution, model: str) -> str:
         head += f" | {dist.top_up_calls} top-up call(s)"
     if dist.shortfall:
         head += f" | short by {dist.shortfall}"
+    if dist.distinct is not None:
+        d = dist.distinct
+        head += f" | {d.distinct}/{d.wanted} distinct, stopped: {d.stop_reason}"
     return head
 
 
@@ -62,10 +98,29 @@ def shortfall_note(dist: VerbalizedDistribution) -> str | None:
     """
     if not dist.shortfall:
         return None
+    if dist.distinct is not None:
+        d = dist.distinct
+        why = {
+            "budget": "the call budget is spent (see --max-calls)",
+            "repeating": "the model kept repeating itself",
+            "failing": "the calls kept failing",
+            "reached_n": "",
+        }[d.stop_reason]
+        return f"{d.distinct} distinct of the {d.wanted} asked for after {d.calls} call(s): {why}"
     return (
         f"short by {dist.shortfall} of the {dist.requested} samples asked for, after"
         f" {dist.top_up_calls} top-up call(s) (see --max-top-up)"
     )
+
+
+def _distinct_policy(args: argparse.Namespace) -> DistinctPolicy | None:
+    max_calls = getattr(args, "max_calls", None)
+    if not getattr(args, "distinct", False):
+        if max_calls is not None:
+            msg = "argument --max-calls: only applies with --distinct"
+            raise UsageError(msg)
+        return None
+    return DistinctPolicy(max_calls=max_calls)
 
 
 def run_generate(
@@ -85,7 +140,9 @@ def run_generate(
     settings = vars(args)
     config = config_from(settings)
     selection = Selection.from_settings(settings, config)
+    distinct = _distinct_policy(args)
     with open_backend(backend_options, err, call=call) as backend:
+        watch = _Watch(backend.call)
         show = not args.quiet and config.num_calls > 1
         on_progress = sampling_progress(ProgressLine(err)) if show else None
         try:
@@ -93,16 +150,18 @@ def run_generate(
                 run_sampling(
                     args.prompt,
                     config,
-                    backend.call,
+                    watch,
                     structured=args.structured,
                     max_concurrency=args.concurrency,
                     retry=RetryPolicy(max_retries=args.retries, max_top_up_calls=args.max_top_up),
                     on_progress=on_progress,
                     jitter_seed=args.seed,
+                    distinct=distinct,
                 )
             )
         except VSSamplingError as exc:
-            raise sampling_failure(exc, backend.label) from None
+            unreachable = watch.unreachable and not watch.reached
+            raise sampling_failure(exc, backend.label, unreachable=unreachable) from None
     if not dist.candidates:
         msg = f"the model returned no usable candidate ({backend.label})"
         raise CLIError(msg)

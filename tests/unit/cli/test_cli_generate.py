@@ -124,3 +124,57 @@ def test_all_calls_failing_is_one_line(fake_call):
     assert out == ""
     assert err.count("\n") == 1
     assert "ValueError: refused: x" in err
+
+
+def test_distinct_keeps_asking_and_says_how_it_ended(fake_call):
+    code, out, err = run(
+        ["generate", "x", "-k", "3", "-n", "7", "--distinct", "--json", "-q"], fake_call
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["distinct"]["stop_reason"] == "reached_n"
+    assert data["distinct"]["distinct"] == len(data["candidates"]) == 7
+    assert data["num_calls"] == data["distinct"]["calls"] == 3
+    # the later calls were follow-ups listing what had been found
+    follow_up = fake_call.requests[1].messages
+    assert [m["role"] for m in follow_up] == ["system", "user", "assistant", "user"]
+    assert "different from every response already given" in follow_up[-1]["content"]
+
+
+def test_distinct_budget_and_its_note(fake_call):
+    code, out, err = run(
+        ["generate", "x", "-k", "2", "-n", "6", "--distinct", "--max-calls", "2", "-q"],
+        fake_call,
+    )
+    assert code == 0, err
+    assert len(fake_call.requests) == 2
+    assert "4/6 distinct, stopped: budget" in out
+    assert "4 distinct of the 6 asked for after 2 call(s): the call budget is spent" in err
+
+
+def test_max_calls_needs_distinct(fake_call):
+    code, _, err = run(["generate", "x", "--max-calls", "3"], fake_call)
+    assert code == 2
+    assert "--max-calls: only applies with --distinct" in err
+
+
+def test_a_server_that_cannot_be_reached_is_named_by_exception_type():
+    async def down(request):
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as exc:
+            msg = "no answer"  # no telltale text: the type decides
+            raise RuntimeError(msg) from exc
+
+    code, _, err = run(["generate", "x", "--retries", "0"], down)
+    assert code == 1
+    assert err.startswith("vs: error: cannot reach the model server (injected call)")
+
+    async def refuses(request):
+        msg = "Could not reach http://x: the words alone do not make it unreachable"
+        raise RuntimeError(msg)
+
+    code, _, err = run(["generate", "x", "--retries", "0"], refuses)
+    assert code == 1
+    assert "cannot reach" not in err
+    assert "RuntimeError" in err

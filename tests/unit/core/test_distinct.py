@@ -94,6 +94,7 @@ def test_reaches_n_with_follow_ups_listing_what_was_found():
     assert listed(third) == set(STATES[:6])
     assert "Generate 3 alternative responses to the original input prompt." in third[-1]["content"]
     assert second[1]["content"] == "Name a US state"
+    assert [r.call_index for r in call.requests] == [0, 1, 2]  # numbered over the run
 
 
 def test_a_model_that_keeps_repeating_stops_after_patience_rounds():
