@@ -386,8 +386,11 @@ def _render_reply(dist: VerbalizedDistribution, config: VSConfig) -> str:
 
 
 class _RoundCall:
-    """The call of every round: numbers calls over the whole run (not per round), and
-    remembers that the server rejected structured output, so later rounds ask for text."""
+    """The call of every round, numbered over the whole run (not per round).
+
+    It also remembers that the server rejected structured output, so later
+    rounds ask for text.
+    """
 
     def __init__(self, call: Call) -> None:
         self.call = call
