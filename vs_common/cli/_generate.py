@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
-from vs_common.calls import Call, CallRequest, CallResponse
+from vs_common.calls import Call
 from vs_common.cli._backend import BackendOptions, open_backend
 from vs_common.cli._common import CLIError, Selection, UsageError, config_from, eprint
 from vs_common.cli._progress import ProgressLine, sampling_progress
@@ -15,34 +14,11 @@ from vs_common.cli._render import distribution_payload, render_table
 from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSSamplingError
-from vs_common.evaluation import is_unreachable
+from vs_common.evaluation import Reachability
 from vs_common.methods import VSConfig
 from vs_common.sampling import RetryPolicy, Structured, run_sampling, run_sync
 
 __all__ = ["run_generate", "sampling_failure", "shortfall_note"]
-
-
-class _Watch:
-    """Wraps the call to tell, by exception type, a server that was never reached."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        self.reached = False
-        self.unreachable = False
-
-    async def __call__(
-        self, request: CallRequest
-    ) -> CallResponse | str | Mapping[str, Any] | Sequence[Any]:
-        try:
-            output = await self.call(request)
-        except Exception as exc:
-            if is_unreachable(exc):
-                self.unreachable = True
-            else:
-                self.reached = True  # someone answered, with an error
-            raise
-        self.reached = True
-        return output
 
 
 def sampling_failure(exc: VSSamplingError, label: str, *, unreachable: bool = False) -> CLIError:
@@ -142,7 +118,7 @@ def run_generate(
     selection = Selection.from_settings(settings, config)
     distinct = _distinct_policy(args)
     with open_backend(backend_options, err, call=call) as backend:
-        watch = _Watch(backend.call)
+        watch = Reachability(backend.call)
         show = not args.quiet and config.num_calls > 1
         on_progress = sampling_progress(ProgressLine(err)) if show else None
         try:
@@ -160,7 +136,7 @@ def run_generate(
                 )
             )
         except VSSamplingError as exc:
-            unreachable = watch.unreachable and not watch.reached
+            unreachable = watch.unreachable is not None and not watch.reached
             raise sampling_failure(exc, backend.label, unreachable=unreachable) from None
     if not dist.candidates:
         msg = f"the model returned no usable candidate ({backend.label})"

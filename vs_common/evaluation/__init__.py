@@ -44,11 +44,11 @@ from vs_common.evaluation._compare import (
     ProgressFactory,
     PromptRun,
     compare_methods,
-    is_unreachable,
     load_embedder,
     method_config,
     score,
 )
+from vs_common.evaluation._reachability import Reachability, is_unreachable
 from vs_common.evaluation._report import REPORT_EXTRA_HINT, WrittenReport, write_report
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "MethodResult",
     "ProgressFactory",
     "PromptRun",
+    "Reachability",
     "WrittenReport",
     "calibrate",
     "calibration_from",

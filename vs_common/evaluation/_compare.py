@@ -20,18 +20,17 @@ frequencies is computed (see :mod:`vs_common.evaluation._calibration`).
 
 from __future__ import annotations
 
-import errno
 import math
-import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vs_common.calls import Call, CallRequest, CallResponse
+from vs_common.calls import Call
 from vs_common.distribution import VerbalizedDistribution
-from vs_common.errors import VSConfigError, VSSamplingError
+from vs_common.errors import VSConfigError
 from vs_common.evaluation._calibration import DEFAULT_TAU, Calibration, calibration_from
+from vs_common.evaluation._reachability import Reachability
 from vs_common.methods import Method, VSConfig
 from vs_common.metrics import DiversityReport, Embedder, diversity_report
 from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling
@@ -44,7 +43,6 @@ __all__ = [
     "ProgressFactory",
     "PromptRun",
     "compare_methods",
-    "is_unreachable",
     "load_embedder",
     "method_config",
     "score",
@@ -347,82 +345,6 @@ def method_config(method: Method, n: int, k: int) -> VSConfig:
     return VSConfig(method=method, n=n, k=k)
 
 
-# --------------------------------------------------------------------------- reachability
-
-# Refused connection, no route, unknown host: the server was never reached.
-_UNREACHABLE_ERRNOS = frozenset(
-    {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
-)
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """Whether a call's exception says the server could not be reached at all.
-
-    True when the exception, or one in its chain (``__cause__``,
-    ``__context__``, or a ``reason`` such as urllib's), is a refused
-    connection, an unreachable network or host, or an unknown host name
-    (:class:`socket.gaierror`). Decided on exception types and errno codes,
-    never on message text, so it holds for any client that keeps the
-    original error in its chain (``raise ... from exc``, or even ``from
-    None``, which keeps ``__context__``). A timeout or a dropped connection
-    is not "unreachable": the server was there.
-
-    Example:
-        >>> is_unreachable(ConnectionRefusedError(111, "refused"))
-        True
-        >>> is_unreachable(TimeoutError())
-        False
-    """
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
-            return True
-        for linked in (
-            current.__cause__,
-            current.__context__,
-            getattr(current, "reason", None),
-        ):
-            if isinstance(linked, BaseException):
-                todo.append(linked)
-    return False
-
-
-class _Reachability:
-    """Wraps a call and watches whether the server was ever reached."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        self.reached = False
-        self.unreachable: BaseException | None = None
-
-    async def __call__(
-        self, request: CallRequest
-    ) -> CallResponse | str | Mapping[str, Any] | Sequence[Any]:
-        try:
-            output = await self.call(request)
-        except Exception as exc:
-            if is_unreachable(exc):
-                self.unreachable = self.unreachable or exc
-            else:
-                self.reached = True  # an HTTP error, a parse problem...: someone answered
-            raise
-        self.reached = True
-        return output
-
-    def check(self, dist: VerbalizedDistribution) -> None:
-        if self.reached or self.unreachable is None:
-            return
-        msg = f"cannot reach the model server: {self.unreachable}"
-        raise VSSamplingError(msg, partial=None, failures=list(dist.failures))
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -515,7 +437,7 @@ async def compare_methods(
         embedder = _resolve_embedder(embedder)  # fail on a missing extra before any call
     policy = retry if retry is not None else RetryPolicy(max_reasks=0, max_top_up_calls=0)
     configs = [method_config(m, n, k) for m in chosen]
-    watch = _Reachability(call)
+    watch = Reachability(call)
     results = [MethodResult(m) for m in chosen]
     for result, config in zip(results, configs, strict=True):
         for index, prompt in enumerate(prompt_list):

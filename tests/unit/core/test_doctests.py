@@ -32,6 +32,7 @@ MODULES = [
     "vs_common.evaluation",
     "vs_common.evaluation._calibration",
     "vs_common.evaluation._compare",
+    "vs_common.evaluation._reachability",
     "vs_common.evaluation._report",
     "vs_common",
 ]

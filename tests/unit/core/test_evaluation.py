@@ -39,8 +39,9 @@ def test_public_names_are_pinned():
         [
             "DEFAULT_METHODS", "DEFAULT_TAU", "METHOD_LABELS", "REPORT_EXTRA_HINT",
             "Calibration", "CalibrationRow", "Comparison", "MethodResult", "ProgressFactory",
-            "PromptRun", "WrittenReport", "calibrate", "calibration_from", "compare_methods",
-            "is_unreachable", "load_embedder", "method_config", "score", "write_report",
+            "PromptRun", "Reachability", "WrittenReport", "calibrate", "calibration_from",
+            "compare_methods", "is_unreachable", "load_embedder", "method_config", "score",
+            "write_report",
         ]
     )  # fmt: skip
     for name in evaluation.__all__:
