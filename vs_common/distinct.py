@@ -310,7 +310,7 @@ def _shown(found: Sequence[str], max_shown: int, max_chars: int) -> list[str]:
         newest = max(1, max_shown // 2)
         older, recent = items[:-newest], items[-newest:]
         spread = max_shown - newest
-        step = len(older) / spread
+        step = len(older) / spread if spread else 0.0
         items = [older[int(i * step)] for i in range(spread)] + recent
     kept: list[str] = []
     used = 0

@@ -276,6 +276,8 @@ def test_the_list_in_the_follow_up_is_bounded():
     assert lines[0] == "answer number 0"  # and a spread of the older ones
     assert len(set(lines)) == 10
     assert "(10 of the 100 are listed)" in text
+    one = distinct_followup(VSConfig(k=5), found, max_shown=1)
+    assert [line for line in one.splitlines() if line.startswith("- ")] == ["- answer number 99"]
     long = ["x" * 1000] * 40
     text = distinct_followup(VSConfig(k=5), long, max_chars=1000)
     items = [line for line in text.splitlines() if line.startswith("- ")]
