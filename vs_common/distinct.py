@@ -245,6 +245,8 @@ class _Pool:
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float64] | None:
         if self.policy.embedder is None:
             return None
+        if not texts:  # every candidate is a duplicate by key: nothing to embed
+            return np.empty((0, 0), dtype=np.float64)
         vectors = embed_texts(texts, self.policy.embedder)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / np.where(norms == 0.0, 1.0, norms), dtype=np.float64)

@@ -231,6 +231,7 @@ def test_semantic_duplicates_merge_only_with_an_embedder():
         [
             ["Decaf is coffee that gave up.", "Espresso yourself!"],
             ["Decaf: coffee that has given up.", "A latte fun."],
+            ["A latte fun!", "espresso yourself"],  # duplicates by key only: nothing to embed
             ["Mocha money, mocha problems.", "Espresso: yourself, quickly."],
         ]
     )
@@ -250,8 +251,8 @@ def test_semantic_duplicates_merge_only_with_an_embedder():
     assert texts == ["Decaf is coffee that gave up.", "Espresso yourself!", "A latte fun.",
                      "Mocha money, mocha problems."]  # fmt: skip
     assert result.stats.semantic_duplicates == 2
-    assert result.stats.calls == 3
-    assert [c.count for c in result.distribution.candidates] == [2, 2, 1, 1]
+    assert result.stats.calls == 4
+    assert [c.count for c in result.distribution.candidates] == [2, 3, 2, 1]
 
 
 def test_without_an_embedder_paraphrases_stay_apart():
