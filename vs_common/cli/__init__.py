@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             'Run one prompt per line of INPUT.jsonl ({"id": ..., "prompt": ..., optional'
             " k, n, method, threshold, probability_format, output_format, word_hint, turns,"
-            " strategy, seed, select_temperature, meta}) and append one JSON line per"
+            " strategy, seed, select_temperature, distinct, max_calls, meta}) and append one"
+            " JSON line per"
             " result to OUTPUT. Rerun the same command to resume: ids already in OUTPUT"
             " are skipped and failures (in OUTPUT.errors.jsonl) are retried."
         ),

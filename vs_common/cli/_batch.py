@@ -79,6 +79,18 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
         " names or a local Ray started for the run (needs the ray extra)",
     )
     parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="keep asking until n distinct candidates per prompt (a row's"
+        ' "distinct": false turns it off)',
+    )
+    parser.add_argument(
+        "--max-calls",
+        metavar="CALLS",
+        type=int,
+        help="call budget of --distinct per prompt (default: 3 x ceil(n/k))",
+    )
+    parser.add_argument(
         "--workers",
         metavar="N",
         type=int,
@@ -146,8 +158,13 @@ def run_batch_command(
         msg = f"argument --workers: expected a positive integer, got {args.workers}"
         raise UsageError(msg)
     defaults = {key: getattr(args, key, None) for key in (*CONFIG_KEYS, *SELECT_KEYS)}
+    defaults["distinct"] = True if args.distinct else None  # a row's own value wins
+    defaults["max_calls"] = args.max_calls
     # A bad command-line default is a usage error now, not 100,000 line errors later.
     Selection.from_settings(defaults, config_from(defaults))
+    if args.max_calls is not None and not args.distinct:
+        msg = "argument --max-calls: only applies with --distinct"
+        raise UsageError(msg)
     with open_backend(backend_options, err, call=call) as backend:
         options = BatchOptions(
             input=args.input,

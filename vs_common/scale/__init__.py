@@ -38,11 +38,13 @@ from vs_common.scale._ray import (
 )
 from vs_common.scale._rows import (
     CONFIG_KEYS,
+    DISTINCT_KEYS,
     ROW_KEYS,
     SELECT_KEYS,
     Job,
     RowError,
     Selection,
+    distinct_policy,
     id_key,
     parse_line,
     parse_row,
@@ -62,6 +64,7 @@ from vs_common.scale._store import (
 
 __all__ = [
     "CONFIG_KEYS",
+    "DISTINCT_KEYS",
     "RAY_EXTRA_HINT",
     "RESULT_COLUMNS",
     "ROW_KEYS",
@@ -85,6 +88,7 @@ __all__ = [
     "client_factory",
     "count_lines",
     "count_rows",
+    "distinct_policy",
     "errors_path_for",
     "failure_record",
     "id_key",

@@ -54,6 +54,7 @@ async def run_job(job: Job, call: Call, settings: JobSettings) -> dict[str, Any]
         structured=settings.structured,
         max_concurrency=settings.max_concurrency,
         retry=settings.retry,
+        distinct=job.distinct,
     )
     chosen = job.selection.choose(dist)
     extra: dict[str, Any] = {"id": job.id, "prompt": job.prompt}

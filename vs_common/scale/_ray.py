@@ -39,7 +39,13 @@ from vs_common.scale._jobs import FailureStreak, JobSettings
 from vs_common.scale._local import BatchOptions, BatchSummary, Observer
 from vs_common.scale._parquet import RESULT_COLUMNS
 from vs_common.scale._ray_worker import KIND_DONE, KIND_FAILED, KIND_RESULT, Worker
-from vs_common.scale._rows import CONFIG_KEYS, SELECT_KEYS, Selection
+from vs_common.scale._rows import (
+    CONFIG_KEYS,
+    DISTINCT_KEYS,
+    SELECT_KEYS,
+    Selection,
+    distinct_policy,
+)
 from vs_common.scale._store import ResultStore
 
 if TYPE_CHECKING:
@@ -193,13 +199,15 @@ def _settings_of(defaults: Mapping[str, Any] | VSConfig | None) -> dict[str, Any
 
 
 def _check_defaults(settings: Mapping[str, Any]) -> None:
-    unknown = sorted(set(settings) - set(CONFIG_KEYS) - set(SELECT_KEYS))
+    allowed = CONFIG_KEYS + SELECT_KEYS + DISTINCT_KEYS
+    unknown = sorted(set(settings) - set(allowed))
     if unknown:
-        msg = f"unknown setting {unknown[0]!r} (allowed: {', '.join(CONFIG_KEYS + SELECT_KEYS)})"
+        msg = f"unknown setting {unknown[0]!r} (allowed: {', '.join(allowed)})"
         raise VSConfigError(msg, field=unknown[0])
     # A bad default is one error now, not one per row later (raises VSConfigError).
     config = VSConfig(**{k: v for k, v in settings.items() if k in CONFIG_KEYS})
     Selection.from_settings(settings, config)
+    distinct_policy(settings)
 
 
 def sample_dataset(

@@ -17,6 +17,7 @@ from vs_common.scale._jobs import JobSettings, failure_record, limited, run_job
 from vs_common.scale._parquet import RESULT_COLUMNS, result_row, result_schema
 from vs_common.scale._rows import (
     CONFIG_KEYS,
+    DISTINCT_KEYS,
     SELECT_KEYS,
     Job,
     RowError,
@@ -103,7 +104,7 @@ class Worker:
         return batch
 
     async def _column_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        data = {k: row.get(k) for k in (*CONFIG_KEYS, *SELECT_KEYS)}
+        data = {k: row.get(k) for k in (*CONFIG_KEYS, *SELECT_KEYS, *DISTINCT_KEYS)}
         data["id"], data["prompt"] = row.get(self.id_column), row.get(self.prompt_column)
         job = parse_row(data, None, self.defaults, strict=False)
         if isinstance(job, RowError):

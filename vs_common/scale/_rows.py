@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
@@ -24,11 +25,13 @@ from vs_common.selection import STRATEGIES, select
 
 __all__ = [
     "CONFIG_KEYS",
+    "DISTINCT_KEYS",
     "ROW_KEYS",
     "SELECT_KEYS",
     "Job",
     "RowError",
     "Selection",
+    "distinct_policy",
     "id_key",
     "parse_line",
     "parse_row",
@@ -49,8 +52,11 @@ CONFIG_KEYS = (
 )
 #: Settings of the choice of one candidate.
 SELECT_KEYS = ("strategy", "seed", "select_temperature")
+#: Settings of distinct N (:mod:`vs_common.distinct`): ``distinct`` (true: keep
+#: asking until n distinct candidates) and ``max_calls`` (its call budget).
+DISTINCT_KEYS = ("distinct", "max_calls")
 #: Every key a row may have.
-ROW_KEYS = frozenset({"id", "prompt", "meta", *CONFIG_KEYS, *SELECT_KEYS})
+ROW_KEYS = frozenset({"id", "prompt", "meta", *CONFIG_KEYS, *SELECT_KEYS, *DISTINCT_KEYS})
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,7 @@ class Job:
         config: Method, k, n... (the row's own settings over the defaults).
         selection: How the one response is chosen.
         meta: Copied to the output as is.
+        distinct: Keep asking until n distinct candidates (None: a plain run).
     """
 
     line: int | None
@@ -157,6 +164,7 @@ class Job:
     config: VSConfig
     selection: Selection
     meta: Any = None
+    distinct: DistinctPolicy | None = None
 
     @property
     def key(self) -> str:
@@ -240,7 +248,9 @@ def parse_row(
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         return RowError(line, ident, "missing or empty 'prompt'")
-    own = {k: data[k] for k in (*CONFIG_KEYS, *SELECT_KEYS) if data.get(k) is not None}
+    own = {
+        k: data[k] for k in (*CONFIG_KEYS, *SELECT_KEYS, *DISTINCT_KEYS) if data.get(k) is not None
+    }
     settings = {**defaults, **own}
     if "seed" not in own and isinstance(defaults.get("seed"), int):
         settings["seed"] = row_seed(defaults["seed"], ident)
@@ -249,9 +259,36 @@ def parse_row(
             **{k: v for k, v in settings.items() if k in CONFIG_KEYS and v is not None}
         )
         selection = Selection.from_settings(settings, config)
+        distinct = distinct_policy(settings)
     except VSConfigError as exc:
         return RowError(line, ident, f"bad setting {exc.field or 'config'!r}: {exc}")
-    return Job(line, ident, prompt, config, selection, data.get("meta"))
+    return Job(line, ident, prompt, config, selection, data.get("meta"), distinct)
+
+
+def distinct_policy(settings: Mapping[str, Any]) -> DistinctPolicy | None:
+    """The distinct-N policy of a row's (or a run's) ``distinct`` and ``max_calls``.
+
+    Raises:
+        VSConfigError: ``distinct`` is not a boolean, or ``max_calls`` is
+            given without it or is not a positive integer.
+
+    Example:
+        >>> distinct_policy({"distinct": True, "max_calls": 9}).max_calls
+        9
+        >>> distinct_policy({}) is None
+        True
+    """
+    flag = settings.get("distinct")
+    max_calls = settings.get("max_calls")
+    if flag is not None and not isinstance(flag, bool):
+        msg = f"must be true or false, got {flag!r}"
+        raise VSConfigError(msg, field="distinct")
+    if not flag:
+        if max_calls is not None and flag is None:  # an explicit false ignores a default
+            msg = "only applies with distinct: true"
+            raise VSConfigError(msg, field="max_calls")
+        return None
+    return DistinctPolicy(max_calls=max_calls)
 
 
 def result_record(

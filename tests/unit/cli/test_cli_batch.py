@@ -296,3 +296,40 @@ def test_batch_tops_up_and_reports_what_is_short(tmp_path, top_up, calls, short)
         assert "2 written short of their n (4 samples missing" in err
     else:
         assert "short of their n" not in err
+
+
+def test_distinct_per_row_and_as_a_run_default(tmp_path, fake_call):
+    write_input(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "a", "prompt": "x", "k": 2, "n": 5, "distinct": True, "max_calls": 2},
+            {"id": "b", "prompt": "y", "k": 2, "n": 4},
+            {"id": "c", "prompt": "z", "k": 2, "n": 4, "distinct": False},
+        ],
+    )
+    code, err = batch(tmp_path, fake_call, "--distinct", "-q")
+    assert code == 0, err
+    records = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
+    assert records["a"]["distinct"]["stop_reason"] == "budget"  # its own budget of 2 calls
+    assert records["a"]["distinct"]["calls"] == 2
+    assert records["a"]["shortfall"] == 1  # 4 distinct of the 5 asked for
+    assert records["b"]["distinct"]["stop_reason"] == "reached_n"  # the run's --distinct
+    assert records["c"]["distinct"] is None  # the row turned it off
+
+
+def test_distinct_row_settings_are_checked():
+    assert isinstance(parse_line('{"id": 1, "prompt": "x", "distinct": "yes"}', 1, {}), RowError)
+    bad = parse_line('{"id": 1, "prompt": "x", "max_calls": 3}', 2, {})
+    assert isinstance(bad, RowError)
+    assert "max_calls" in bad.message
+    job = parse_line('{"id": 1, "prompt": "x", "distinct": true, "max_calls": 3}', 3, {})
+    assert isinstance(job, Job)
+    assert job.distinct.max_calls == 3
+    assert parse_line('{"id": 1, "prompt": "x"}', 4, {}).distinct is None
+
+
+def test_max_calls_needs_distinct_on_the_command_line(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "x"}])
+    code, err = batch(tmp_path, fake_call, "--max-calls", "3")
+    assert code == 2
+    assert "--max-calls: only applies with --distinct" in err

@@ -12,11 +12,12 @@ import pytest
 import vs_common.scale
 
 EXPECTED = [
-    "CONFIG_KEYS", "RAY_EXTRA_HINT", "RESULT_COLUMNS", "ROW_KEYS", "SELECT_KEYS",
+    "CONFIG_KEYS", "DISTINCT_KEYS", "RAY_EXTRA_HINT", "RESULT_COLUMNS", "ROW_KEYS", "SELECT_KEYS",
     "BatchAborted", "BatchError", "BatchOptions", "BatchSummary", "ClientFactory",
     "FailureStreak", "Job", "JobSettings", "JsonlSink", "ParquetSink", "RayOptions",
     "ResultSink", "ResultStore", "RowError", "Selection", "StoreLocked", "client_factory",
-    "count_lines", "count_rows", "errors_path_for", "failure_record", "id_key", "import_ray",
+    "count_lines", "count_rows", "distinct_policy", "errors_path_for", "failure_record",
+    "id_key", "import_ray",
     "is_parquet", "parse_line", "parse_row", "ray_session", "read_jobs", "recover_output",
     "result_record", "result_row", "result_schema", "row_seed", "run_batch", "run_batch_ray",
     "run_job", "sample_dataset",
