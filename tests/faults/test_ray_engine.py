@@ -230,3 +230,19 @@ def test_sample_dataset_adds_result_columns_and_keeps_the_others(local_ray):
         else:  # every call failed: recorded, not dropped
             assert row["failures"] and row["candidates"] == []
     assert some_failed, "25% of calls fail without retries: some rows must show failures"
+
+
+def test_distinct_rows_on_the_ray_engine(local_ray, tmp_path):
+    write_prompts(tmp_path / "in.jsonl", ["a", "b", "c"], k=2, n=4, distinct=True, max_calls=3)
+    out = tmp_path / "out.jsonl"
+    options = BatchOptions(tmp_path / "in.jsonl", out, structured="tool")
+    with FaultInjectingServer() as server:
+        summary = run_batch_ray(options, client(server.base_url), RayOptions(workers=1))
+        assert len(server.requests) == 6  # every answer is new: 2 calls per prompt
+    assert (summary.written, summary.failed) == (3, 0)
+    for line in out.read_text().splitlines():
+        record = json.loads(line)
+        stats = record["distinct"]
+        assert (stats["wanted"], stats["distinct"], stats["calls"]) == (4, 4, 2)
+        assert stats["stop_reason"] == "reached_n"
+        assert len(record["candidates"]) == 4
