@@ -115,7 +115,7 @@ def threshold_pairs() -> dict[str, Any]:
     """Cosine similarities of the paraphrase and different pairs (offline MiniLM)."""
     import numpy as np
 
-    from vs_common.embeddings import default_embedder
+    from vs_common.backends.embeddings import default_embedder
 
     emb = default_embedder()
 
@@ -177,7 +177,7 @@ def main() -> None:
         return
     embedder = None
     if args.semantic:
-        from vs_common.embeddings import default_embedder
+        from vs_common.backends.embeddings import default_embedder
 
         embedder = default_embedder()
     policy = DistinctPolicy(max_calls=args.max_calls, embedder=embedder)

@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 #: Default cosine similarity at or above which two candidates count as the
-#: same idea, for the offline MiniLM embedder (:mod:`vs_common.embeddings`).
+#: same idea, for the offline MiniLM embedder (:mod:`vs_common.backends.embeddings`).
 #: Measured with it on 40 pairs (``python benchmarks/distinct.py
 #: --threshold-pairs``): 20 paraphrases of one answer (jokes, haiku, opening
 #: lines, names reworded) score 0.66-0.98, median 0.94, and 17 of them 0.87 or

@@ -479,7 +479,7 @@ def load_embedder(enabled: bool = True) -> tuple[Embedder | None, str | None]:
     if not enabled:
         return None, "semantic diversity skipped (--no-semantic)"
     try:
-        from vs_common.embeddings import default_embedder
+        from vs_common.backends.embeddings import default_embedder
 
         return default_embedder(), None
     except ImportError as exc:
@@ -490,7 +490,7 @@ def _resolve_embedder(name: str) -> Embedder:
     if name != "default":
         msg = f"embedder must be an embedder object, 'default' or None, got {name!r}"
         raise VSConfigError(msg, field="embedder")
-    from vs_common.embeddings import default_embedder
+    from vs_common.backends.embeddings import default_embedder
 
     return default_embedder()
 

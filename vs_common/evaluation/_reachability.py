@@ -23,7 +23,7 @@ def is_unreachable(exc: BaseException) -> bool:
     """Whether a call's exception says the server could not be reached at all.
 
     True when the exception, or one in its chain (``__cause__``,
-    ``__context__``, or a ``reason`` such as urllib's), is a refused
+    ``__context__``, urllib's ``reason``, aiohttp's ``os_error``), is a refused
     connection, an unreachable network or host, or an unknown host name
     (:class:`socket.gaierror`). Decided on exception types and errno codes,
     never on message text, so it holds for any client that keeps the
@@ -51,7 +51,8 @@ def is_unreachable(exc: BaseException) -> bool:
         for linked in (
             current.__cause__,
             current.__context__,
-            getattr(current, "reason", None),
+            getattr(current, "reason", None),  # urllib's URLError
+            getattr(current, "os_error", None),  # aiohttp's ClientConnectorError
         ):
             if isinstance(linked, BaseException):
                 todo.append(linked)

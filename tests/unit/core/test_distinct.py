@@ -436,7 +436,7 @@ DIFFERENT = [
 
 @pytest.mark.skipif(not _EXTRA, reason="the metrics extra is not installed")
 def test_the_default_threshold_separates_paraphrases_from_different_answers():
-    from vs_common.embeddings import default_embedder
+    from vs_common.backends.embeddings import default_embedder
 
     emb = default_embedder()
 

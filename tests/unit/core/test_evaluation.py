@@ -19,6 +19,7 @@ from vs_common import (
     VerbalizedDistribution,
     VSConfigError,
 )
+from vs_common.backends import OpenAICompatClient
 from vs_common.errors import VSSamplingError, VSTransientError
 from vs_common.evaluation import (
     Calibration,
@@ -29,7 +30,6 @@ from vs_common.evaluation import (
     score,
 )
 from vs_common.metrics import diversity_report
-from vs_common.openai_compat import OpenAICompatClient
 
 D = VerbalizedDistribution
 
@@ -260,8 +260,13 @@ def test_is_unreachable_reads_exception_types_not_text():
     assert not is_unreachable(TimeoutError("timed out"))
     assert not is_unreachable(ConnectionResetError(104, "reset by peer"))  # it was there
 
+    class ConnectorError(Exception):  # aiohttp keeps the socket's error as os_error
+        os_error = socket.gaierror(-2, "Name or service not known")
 
-def test_the_stdlib_client_against_a_closed_port_is_unreachable():
+    assert is_unreachable(ConnectorError("cannot connect"))
+
+
+def test_the_core_client_against_a_closed_port_is_unreachable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
