@@ -50,6 +50,7 @@ from vs_common import (
     run_sync,
 )
 from vs_common.calls import redact_secrets
+from vs_common.distinct import DistinctPolicy
 from vs_common.providers import response_format, tool_spec
 from vs_common.sampler import SamplerSettings
 
@@ -94,6 +95,9 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             :mod:`vs_common.sampler`).
         threshold: For the ``tail`` strategy (default: ``config.threshold``).
         temperature: For the ``temperature`` strategy.
+        distinct: Keep asking until n *distinct* candidates (True, or a
+            :class:`vs_common.distinct.DistinctPolicy`); ``result.distinct``
+            says how many, after how many calls, and why it stopped.
 
     Example:
         >>> from langchain_core.language_models import FakeListChatModel
@@ -118,6 +122,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
     seed: int | None = None
     threshold: float | None = None
     temperature: float | None = None
+    distinct: DistinctPolicy | bool | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         # VSConfig fields given directly are folded into ``config`` here, before
@@ -139,6 +144,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             seed=self.seed,
             threshold=self.threshold,
             temperature=self.temperature,
+            distinct=self.distinct,  # type: ignore[arg-type]  # True is read as the default
         )
 
     @property

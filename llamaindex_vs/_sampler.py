@@ -19,6 +19,7 @@ from vs_common import (
     VerbalizedDistribution,
     VSConfig,
 )
+from vs_common.distinct import DistinctPolicy
 from vs_common.sampler import SamplerSettings
 
 
@@ -43,6 +44,7 @@ class Sampler:
         max_concurrency: int = 8,
         min_successes: int = 1,
         llm_kwargs: Mapping[str, Any] | None = None,
+        distinct: DistinctPolicy | bool | None = None,
     ) -> None:
         self.llm: LLM = llm if llm is not None else Settings.llm
         self.settings = SamplerSettings(
@@ -54,6 +56,7 @@ class Sampler:
             strategy=strategy,
             seed=seed,
             temperature=temperature,
+            distinct=distinct,  # type: ignore[arg-type]  # True is read as the default
         )
         self.llm_kwargs = dict(llm_kwargs or {})
 

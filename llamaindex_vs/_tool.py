@@ -19,6 +19,7 @@ from vs_common import (
     VSConfig,
     run_sync,
 )
+from vs_common.distinct import DistinctPolicy
 from vs_common.sampler import format_options
 
 __all__ = ["VerbalizedSamplingToolResult", "verbalized_sampling_tool"]
@@ -78,6 +79,7 @@ def verbalized_sampling_tool(
     max_concurrency: int = 8,
     min_successes: int = 1,
     llm_kwargs: Mapping[str, Any] | None = None,
+    distinct: DistinctPolicy | bool | None = None,
 ) -> FunctionTool:
     """A ``FunctionTool`` that samples diverse responses with Verbalized Sampling.
 
@@ -103,6 +105,9 @@ def verbalized_sampling_tool(
         max_concurrency: Calls in flight at once.
         min_successes: Fewest successful calls to accept.
         llm_kwargs: Extra keyword arguments for every LLM call.
+        distinct: Keep asking until n *distinct* candidates (True, or a
+            :class:`vs_common.distinct.DistinctPolicy`); the distribution's
+            ``distinct`` says how many, after how many calls, and why it stopped.
 
     Returns:
         The tool.
@@ -124,6 +129,7 @@ def verbalized_sampling_tool(
         max_concurrency=max_concurrency,
         min_successes=min_successes,
         llm_kwargs=llm_kwargs,
+        distinct=distinct,
     )
 
     async def asample(prompt: str) -> VerbalizedSamplingToolResult:

@@ -22,6 +22,7 @@ from vs_common import (
     VSConfigError,
     parse_distribution,
 )
+from vs_common.distinct import DistinctPolicy
 
 __all__ = [
     "VSDistributionEvent",
@@ -202,6 +203,9 @@ class VerbalizedSamplingSteps(Workflow):
         max_concurrency: Calls in flight at once.
         min_successes: Fewest successful calls to accept.
         llm_kwargs: Extra keyword arguments for every LLM call.
+        distinct: Keep asking until n *distinct* candidates (True, or a
+            :class:`vs_common.distinct.DistinctPolicy`); the distribution's
+            ``distinct`` says how many, after how many calls, and why it stopped.
         **workflow_kwargs: ``timeout``, ``verbose``... for ``Workflow``.
 
     Example:
@@ -229,6 +233,7 @@ class VerbalizedSamplingSteps(Workflow):
         max_concurrency: int = 8,
         min_successes: int = 1,
         llm_kwargs: Mapping[str, Any] | None = None,
+        distinct: DistinctPolicy | bool | None = None,
         **workflow_kwargs: Any,
     ) -> None:
         self._sampler = Sampler(
@@ -242,6 +247,7 @@ class VerbalizedSamplingSteps(Workflow):
             max_concurrency=max_concurrency,
             min_successes=min_successes,
             llm_kwargs=llm_kwargs,
+            distinct=distinct,
         )
         super().__init__(**workflow_kwargs)
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from vs_common.calls import Call, Message
+from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
@@ -160,6 +161,11 @@ class SamplerSettings:
         seed: Seed of the choice, mixed with the prompt (see the module doc).
         threshold: For the ``tail`` strategy (default: ``config.threshold``).
         temperature: For the ``temperature`` strategy.
+        distinct: Keep asking until n *distinct* candidates are held (True, a
+            :class:`~vs_common.distinct.DistinctPolicy` or a dict of its
+            fields; see :func:`~vs_common.distinct.run_distinct`); the
+            result's ``distinct`` says how many, after how many calls, why it
+            stopped.
 
     Example:
         >>> SamplerSettings(max_concurrency=0)
@@ -177,10 +183,17 @@ class SamplerSettings:
     seed: int | None = None
     threshold: float | None = None
     temperature: float | None = None
+    distinct: DistinctPolicy | None = None
 
     def __post_init__(self) -> None:
         """Check every setting; raise VSConfigError naming the first bad one."""
         object.__setattr__(self, "config", _coerce(self.config, VSConfig, "config"))
+        distinct: Any = self.distinct  # True, False and dicts arrive from adapters
+        if isinstance(distinct, bool):
+            distinct = DistinctPolicy() if distinct else None
+        if distinct is not None:
+            distinct = _coerce(distinct, DistinctPolicy, "distinct")
+        object.__setattr__(self, "distinct", distinct)
         retry: Any = self.retry  # None (as adapters pass it) means the default policy
         retry = RetryPolicy() if retry is None else retry
         object.__setattr__(self, "retry", _coerce(retry, RetryPolicy, "retry"))
@@ -252,6 +265,7 @@ class SamplerSettings:
             retry=self.retry,
             min_successes=self.min_successes,
             on_progress=on_progress,
+            distinct=self.distinct,
         )
 
     def choose(

@@ -99,3 +99,30 @@ def test_format_options():
     assert lines[0] == "Sampled response: c3"
     assert lines[-1] == "... and 5 more"
     assert len(lines) == 2 + 20 + 1
+
+
+def test_distinct_setting_accepts_true_a_dict_or_a_policy():
+    from vs_common.distinct import DistinctPolicy
+
+    assert SamplerSettings(distinct=True).distinct == DistinctPolicy()  # type: ignore[arg-type]
+    policy = SamplerSettings(distinct={"max_calls": 4}).distinct  # type: ignore[arg-type]
+    assert isinstance(policy, DistinctPolicy)
+    assert policy.max_calls == 4
+    assert SamplerSettings(distinct=False).distinct is None  # type: ignore[arg-type]
+    for bad, field in (("yes", "distinct"), ({"patience": 0}, "patience"), ({"x": 1}, "distinct")):
+        with pytest.raises(VSConfigError) as info:
+            SamplerSettings(distinct=bad)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+
+def test_a_run_with_distinct_keeps_asking():
+    replies = iter(["Ohio", "Utah", "Ohio", "Iowa"])
+
+    async def call(request):
+        return next(replies)
+
+    settings = SamplerSettings(config={"method": "direct", "n": 3}, distinct=True)
+    dist = asyncio.run(settings.run("Name a US state", call))
+    assert dist.texts == ["Ohio", "Utah", "Iowa"]
+    assert dist.distinct is not None
+    assert (dist.distinct.calls, dist.distinct.duplicates) == (4, 1)

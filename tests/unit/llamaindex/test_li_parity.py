@@ -94,3 +94,51 @@ async def test_both_agent_tools_format_the_options_the_same_way():
     assert lc_text == format_options(dist)
     assert li_text == format_options(dist, dist.candidates[0])
     assert li_text.endswith(lc_text)  # the same option lines, after the sampled response
+
+
+def _distinct_replies() -> list[str]:
+    # every reply but the third brings two new jokes; the third repeats two old ones
+    names = [["a", "b"], ["c", "d"], ["a", "b"], ["e", "f"], ["g", "h"]]
+    return [
+        json.dumps({"responses": [{"text": f"joke {t}", "probability": 0.5} for t in pair]})
+        for pair in names
+    ]
+
+
+async def test_distinct_n_is_the_same_through_both_adapters():
+    lc = VerbalizedSampler(
+        llm=FakeListChatModel(responses=_distinct_replies()),
+        k=2,
+        n=6,
+        structured="text",
+        distinct=True,
+    )
+    workflow = VerbalizedSamplingWorkflow(
+        llm=ScriptedLLM(replies=_distinct_replies()),
+        config=VSConfig(k=2, n=6),
+        structured="text",
+        distinct={"max_calls": 9},
+    )
+    tool = verbalized_sampling_tool(
+        llm=ScriptedLLM(replies=_distinct_replies()),
+        config=VSConfig(k=2, n=6),
+        structured="text",
+        distinct=True,
+    )
+    lc_dist = await lc.ainvoke("Tell a joke")
+    li_dist = (await workflow.run(prompt="Tell a joke")).distribution
+    tool_dist = (await tool.acall(prompt="Tell a joke")).raw_output.distribution
+    expected = ["joke a", "joke b", "joke c", "joke d", "joke e", "joke f"]
+    for dist in (lc_dist, li_dist, tool_dist):
+        assert dist.texts == expected
+        assert dist.distinct is not None
+        assert (dist.distinct.calls, dist.distinct.stop_reason) == (4, "reached_n")
+        assert dist.distinct.duplicates == 2
+
+
+def test_a_bad_distinct_setting_is_the_same_config_error_through_both():
+    with pytest.raises(VSConfigError) as lc:
+        VerbalizedSampler(llm=FakeListChatModel(responses=[REPLY]), distinct={"patience": 0})
+    with pytest.raises(VSConfigError) as li:
+        VerbalizedSamplingWorkflow(llm=ScriptedLLM(replies=[REPLY]), distinct={"patience": 0})
+    assert lc.value.field == li.value.field == "patience"
