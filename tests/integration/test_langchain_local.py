@@ -94,6 +94,22 @@ def test_tool_mode_returns_exactly_k_candidates_nested_with_usage(local_server):
     assert parent == root_id
 
 
+def test_distinct_sampler_over_the_local_server(local_server):
+    rec = RunRecorder()
+    sampler = VerbalizedSampler(
+        llm=_llm(local_server), k=3, n=5, structured="tool", distinct={"max_calls": 3}
+    )
+    dist = sampler.invoke("Name a fruit.", {"callbacks": [rec]})
+    stats = dist.distinct
+    assert stats is not None
+    assert stats.calls == dist.num_calls <= 3
+    assert stats.distinct == len(dist.candidates) <= 5
+    # every call of every round is a chat-model run nested under the sampler's run
+    assert len([e for e in rec.events if e[0] == "chat_model"]) == stats.calls
+    ((_, root_id, _),) = [e for e in rec.events if e[0] == "chain"]
+    assert {e[2] for e in rec.events if e[0] == "chat_model"} == {root_id}
+
+
 def test_text_mode_chain_is_parsed_or_reported_cleanly(local_server):
     rec = RunRecorder()
     chain = vs_prompt(k=3) | _llm(local_server) | VerbalizedSamplingParser(k=3)

@@ -107,6 +107,18 @@ async def test_workflow_samples_with_tool_calls(llm: OpenAILike):
     assert dist.usage is not None and dist.usage.completion_tokens > 0
 
 
+async def test_distinct_workflow_over_the_local_server(llm: OpenAILike):
+    wf = VerbalizedSamplingWorkflow(
+        llm=llm, config=VSConfig(k=3, n=5), distinct={"max_calls": 3}, timeout=300
+    )
+    result = await wf.run(prompt="Name a fruit.")
+    dist = result.distribution
+    assert dist.distinct is not None
+    assert dist.distinct.calls == dist.num_calls <= 3
+    assert dist.distinct.distinct == len(dist.candidates) <= 5
+    assert result.text in dist.texts
+
+
 async def test_query_engine_over_an_in_memory_index(llm: OpenAILike):
     docs = [
         Document(text="The museum opens at 9 am."),
