@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vs_common._runner import Progress, RetryPolicy, Structured, run_calls
 from vs_common.calls import Call, CallRequest, CallResponse, Message, Usage
 from vs_common.distribution import (
     CallFailure,
@@ -71,7 +72,6 @@ from vs_common.distribution import (
 from vs_common.errors import VSConfigError, VSSamplingError, VSStructuredOutputUnsupported
 from vs_common.methods import Method, VSConfig, followup_instruction
 from vs_common.metrics import Embedder, embed_texts
-from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling
 
 __all__ = [
     "SEMANTIC_SIMILARITY",
@@ -585,7 +585,7 @@ async def run_distinct(
                 {"role": "user", "content": follow},
             ]
         watch.offset = totals.calls
-        dist = await run_sampling(
+        dist = await run_calls(
             round_prompt,
             _round_config(config, calls),
             watch,

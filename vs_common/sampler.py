@@ -40,12 +40,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from vs_common._runner import check_run_args
 from vs_common.calls import Call, Message
 from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
-from vs_common.sampling import Progress, RetryPolicy, Structured, _check_args, run_sampling
+from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling
 from vs_common.selection import Strategy, check_strategy, select
 
 __all__ = ["SamplerSettings", "format_options", "selection_seed"]
@@ -203,7 +204,7 @@ class SamplerSettings:
         _check_int(self.max_concurrency, "max_concurrency")
         _check_int(self.min_successes, "min_successes")
         # the ranges are the orchestration's own rule, checked where it runs too
-        _check_args(self.config, self.max_concurrency, self.min_successes, self.config.num_calls)
+        check_run_args(self.config, self.max_concurrency, self.min_successes, self.config.num_calls)
         _check_seed(self.seed)
         for name in ("threshold", "temperature"):
             value = getattr(self, name)

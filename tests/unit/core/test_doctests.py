@@ -24,6 +24,7 @@ MODULES = [
     "vs_common.parsing._streaming",
     "vs_common.selection",
     "vs_common.sampling",
+    "vs_common._runner",
     "vs_common.testing",
     "vs_common.metrics",
     "vs_common.local_server",
