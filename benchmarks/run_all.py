@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 BENCHES: list[tuple[str, list[str], list[str]]] = [
     # name, arguments, arguments in --quick mode
+    ("startup", ["startup.py"], ["startup.py", "--runs", "5"]),
     ("core", ["core.py"], ["core.py", "--quick"]),
     ("adversarial", ["adversarial.py", "--sizes", "1,2,5,10", "--repeat", "2"],
      ["adversarial.py", "--sizes", "1,2", "--repeat", "1"]),
@@ -67,6 +68,16 @@ def _run(name: str, args: list[str], workdir: Path) -> dict[str, Any]:
 
 def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    start = results.get("startup", {}).get("figures")
+    if start:
+        for name in ("import vs_common", "vs --help"):
+            rows.append(
+                (
+                    f"start-up: {name}",
+                    f"{start['median_s'][name] * 1000:.0f} ms median,"
+                    f" {start['ratio_to_bare'][name]:.1f}x bare python",
+                )
+            )
     core = results.get("core", {}).get("figures")
     if core:
         for fmt, us in core["parse_us"].items():

@@ -7,48 +7,87 @@ Example:
     ['Decaf?']
 """
 
-import logging
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from vs_common.calls import Call, CallRequest, CallResponse, Message, StructuredMode, Usage
-from vs_common.distribution import (
-    CallFailure,
-    Candidate,
-    VerbalizedDistribution,
-    normalize_key,
-    pool,
-)
-from vs_common.errors import (
-    VSConfigError,
-    VSError,
-    VSParseError,
-    VSSamplingError,
-    VSStructuredOutputUnsupported,
-    VSTransientError,
-)
-from vs_common.methods import (
-    Method,
-    OutputFormat,
-    ProbabilityFormat,
-    VSConfig,
-    build_messages,
-    followup_instruction,
-    response_schema,
-    system_instruction,
-)
-from vs_common.parsing import StreamingParser, parse_distribution
-from vs_common.providers import is_transient, retry_after_seconds
-from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
-from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# Retries, re-asks and fallbacks are logged (keys redacted) at INFO and DEBUG;
-# the application decides what to show: silent unless logging is configured.
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+if TYPE_CHECKING:
+    from vs_common.calls import Call, CallRequest, CallResponse, Message, StructuredMode, Usage
+    from vs_common.distribution import (
+        CallFailure,
+        Candidate,
+        VerbalizedDistribution,
+        normalize_key,
+        pool,
+    )
+    from vs_common.errors import (
+        VSConfigError,
+        VSError,
+        VSParseError,
+        VSSamplingError,
+        VSStructuredOutputUnsupported,
+        VSTransientError,
+    )
+    from vs_common.methods import (
+        Method,
+        OutputFormat,
+        ProbabilityFormat,
+        VSConfig,
+        build_messages,
+        followup_instruction,
+        response_schema,
+        system_instruction,
+    )
+    from vs_common.parsing import StreamingParser, parse_distribution
+    from vs_common.providers import is_transient, retry_after_seconds
+    from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
+    from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
 
-try:
-    __version__ = version("verbalized-sampling-kit")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+# Each public name and the module that defines it, imported on first use (PEP 562):
+# `import vs_common` and `vs --help` load no pydantic, numpy or asyncio until a
+# name that needs them is used.
+_LAZY: dict[str, str] = {
+    "Call": "vs_common.calls",
+    "CallFailure": "vs_common.distribution",
+    "CallRequest": "vs_common.calls",
+    "CallResponse": "vs_common.calls",
+    "Candidate": "vs_common.distribution",
+    "Message": "vs_common.calls",
+    "Method": "vs_common.methods",
+    "OutputFormat": "vs_common.methods",
+    "ProbabilityFormat": "vs_common.methods",
+    "Progress": "vs_common.sampling",
+    "RetryPolicy": "vs_common.sampling",
+    "STRATEGIES": "vs_common.selection",
+    "Strategy": "vs_common.selection",
+    "StreamingParser": "vs_common.parsing",
+    "Structured": "vs_common.sampling",
+    "StructuredMode": "vs_common.calls",
+    "Usage": "vs_common.calls",
+    "VSConfig": "vs_common.methods",
+    "VSConfigError": "vs_common.errors",
+    "VSError": "vs_common.errors",
+    "VSParseError": "vs_common.errors",
+    "VSSamplingError": "vs_common.errors",
+    "VSStructuredOutputUnsupported": "vs_common.errors",
+    "VSTransientError": "vs_common.errors",
+    "VerbalizedDistribution": "vs_common.distribution",
+    "build_messages": "vs_common.methods",
+    "check_strategy": "vs_common.selection",
+    "followup_instruction": "vs_common.methods",
+    "is_transient": "vs_common.providers",
+    "normalize_key": "vs_common.distribution",
+    "parse_distribution": "vs_common.parsing",
+    "pool": "vs_common.distribution",
+    "response_schema": "vs_common.methods",
+    "retry_after_seconds": "vs_common.providers",
+    "run_sampling": "vs_common.sampling",
+    "run_sync": "vs_common.sampling",
+    "select": "vs_common.selection",
+    "selection_weights": "vs_common.selection",
+    "system_instruction": "vs_common.methods",
+}
 
 __all__ = [
     "STRATEGIES",
@@ -92,3 +131,28 @@ __all__ = [
     "selection_weights",
     "system_instruction",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        msg = f"module 'vs_common' has no attribute {name!r}"
+        raise AttributeError(msg)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("verbalized-sampling-kit")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"

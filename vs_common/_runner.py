@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import math
 import random
 import threading
@@ -18,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from vs_common._logging import logger
 from vs_common.calls import Call, CallRequest, CallResponse, redact_secrets
 from vs_common.distribution import VerbalizedDistribution, pool
 from vs_common.errors import (
@@ -43,7 +43,7 @@ __all__ = [
 Structured = Literal["auto", "tool", "json_schema", "text"]
 T = TypeVar("T")
 
-_log = logging.getLogger("vs_common.sampling")  # the public module users configure
+_log = logger("vs_common.sampling")  # the public module users configure
 
 # When the model decides k, the plan assumes 5 per call; a model that gives
 # fewer needs several times the planned calls (the default top-up budget).

@@ -15,9 +15,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vs_common.types import CallFailure, CandidateView, DistributionView
+if TYPE_CHECKING:  # annotations only: importing the errors stays free of pydantic
+    from vs_common.types import CallFailure, CandidateView, DistributionView
 
 __all__ = [
     "VSConfigError",

@@ -55,7 +55,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import logging
 import threading
 import time
 import urllib.parse
@@ -64,6 +63,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from vs_common._logging import logger
 from vs_common.calls import CallRequest, CallResponse, Usage, redact_secrets
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
 from vs_common.providers import (
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenAICompatClient", "VSHTTPError"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 _FIRST_ERROR_STATUS = 400
 _BODY_PREVIEW = 500

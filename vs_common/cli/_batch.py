@@ -43,60 +43,7 @@ from vs_common.scale import (
     run_batch_ray,
 )
 
-__all__ = ["add_batch_arguments", "run_batch_command"]
-
-
-def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add INPUT, ``-o OUTPUT`` and ``--max-consecutive-failures``.
-
-    Example:
-        >>> parser = argparse.ArgumentParser()
-        >>> add_batch_arguments(parser)
-        >>> parser.parse_args(["in.jsonl", "-o", "out.jsonl"]).max_consecutive_failures
-        20
-    """
-    parser.add_argument("input", metavar="INPUT.jsonl", type=Path, help="one JSON prompt per line")
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="OUTPUT.jsonl",
-        type=Path,
-        required=True,
-        help="results, appended; failures go to OUTPUT.errors.jsonl",
-    )
-    parser.add_argument(
-        "--max-consecutive-failures",
-        metavar="N",
-        type=int,
-        default=20,
-        help="stop when N prompts in a row fail, e.g. the server is down (20; 0: never)",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="local: this process (default); ray: Ray Data workers, on the cluster RAY_ADDRESS"
-        " names or a local Ray started for the run (needs the ray extra)",
-    )
-    parser.add_argument(
-        "--distinct",
-        action="store_true",
-        help="keep asking until n distinct candidates per prompt (a row's"
-        ' "distinct": false turns it off)',
-    )
-    parser.add_argument(
-        "--max-calls",
-        metavar="CALLS",
-        type=int,
-        help="call budget of --distinct per prompt (default: 3 x ceil(n/k))",
-    )
-    parser.add_argument(
-        "--workers",
-        metavar="N",
-        type=int,
-        default=2,
-        help="Ray workers, each with its own client; --concurrency is split among them (2)",
-    )
+__all__ = ["run_batch_command"]
 
 
 def _check_paths(source: Path, target: Path) -> None:

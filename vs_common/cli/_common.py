@@ -6,16 +6,23 @@ Everything here is standard library plus :mod:`vs_common`; heavy extras
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
+from vs_common.cli._errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    UsageError,
+    eprint,
+)
 from vs_common.distribution import Candidate, VerbalizedDistribution
-from vs_common.errors import VSConfigError, VSError
-from vs_common.methods import Method, VSConfig
+from vs_common.errors import VSConfigError
+from vs_common.methods import VSConfig
 from vs_common.scale import CONFIG_KEYS, SELECT_KEYS
 from vs_common.scale import Selection as _Selection
-from vs_common.selection import STRATEGIES
 
 __all__ = [
     "CONFIG_KEYS",
@@ -27,16 +34,10 @@ __all__ = [
     "CLIError",
     "Selection",
     "UsageError",
-    "add_sampling_options",
     "config_from",
     "eprint",
     "option_name",
 ]
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 _OPTION_NAMES = {
     "method": "--method",
@@ -52,18 +53,6 @@ _OPTION_NAMES = {
     "select_temperature": "--select-temperature",
     "temperature": "--select-temperature",
 }
-
-
-class CLIError(VSError):
-    """A failure to report as one line on stderr (no traceback), exit code 1."""
-
-    exit_code = EXIT_FAILURE
-
-
-class UsageError(CLIError):
-    """A bad option or option value: reported like an argparse error, exit code 2."""
-
-    exit_code = EXIT_USAGE
 
 
 def option_name(field: str | None) -> str:
@@ -124,47 +113,3 @@ class Selection(_Selection):
 
 def _usage(exc: VSConfigError) -> UsageError:
     return UsageError(f"argument {option_name(exc.field)}: {exc}")
-
-
-def add_sampling_options(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
-    """Add the method, k, n, threshold, format and selection options."""
-    group = parser.add_argument_group("sampling")
-    group.add_argument(
-        "-m",
-        "--method",
-        choices=[m.value for m in Method],
-        default="vs_standard" if defaults else None,
-        help="prompting method (default: vs_standard)",
-    )
-    group.add_argument("-k", "--k", type=int, help="candidates per call (default: 5)")
-    group.add_argument("-n", "--n", type=int, help="total samples wanted (default: k)")
-    group.add_argument(
-        "-t", "--threshold", type=float, help="tail threshold tau in (0, 1] (VS methods only)"
-    )
-    group.add_argument(
-        "--probability-format",
-        choices=["probability", "percentage", "confidence"],
-        help="how the model states probabilities",
-    )
-    group.add_argument("--output-format", choices=["json", "xml"], help="reply format asked for")
-    group.add_argument("--turns", type=int, help="turns of a multi_turn / vs_multi conversation")
-    group.add_argument("--word-hint", type=int, help="approximate words per response")
-    group.add_argument(
-        "-s",
-        "--strategy",
-        choices=list(STRATEGIES),
-        default="weighted",
-        help="how to select one candidate (default: weighted)",
-    )
-    group.add_argument("--seed", type=int, help="seed of the selection (reproducible choice)")
-    group.add_argument(
-        "--select-temperature",
-        type=float,
-        help="temperature of the 'temperature' selection strategy",
-    )
-
-
-def eprint(text: str, stream: TextIO) -> None:
-    """Write one line to ``stream`` and flush it."""
-    stream.write(text + "\n")
-    stream.flush()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from vs_common.calls import Call
@@ -20,8 +19,6 @@ from vs_common.cli._common import CLIError, UsageError, eprint
 from vs_common.cli._progress import ProgressLine
 from vs_common.errors import VSConfigError, VSSamplingError
 from vs_common.evaluation import (
-    DEFAULT_METHODS,
-    DEFAULT_TAU,
     METHOD_LABELS,
     compare_methods,
     load_embedder,
@@ -31,89 +28,8 @@ from vs_common.methods import Method, VSConfig
 from vs_common.sampling import Progress, RetryPolicy, run_sync
 
 __all__ = [
-    "add_compare_arguments",
-    "parse_methods",
     "run_compare_command",
 ]
-
-
-def parse_methods(text: str) -> list[Method]:
-    """Read ``--methods direct,sequence,vs_standard``.
-
-    Raises:
-        argparse.ArgumentTypeError: An unknown method (named).
-
-    Example:
-        >>> [m.value for m in parse_methods("direct, vs_cot")]
-        ['direct', 'vs_cot']
-    """
-    methods: list[Method] = []
-    for part in text.split(","):
-        name = part.strip().lower().replace("-", "_")
-        if not name:
-            continue
-        try:
-            method = Method(name)
-        except ValueError:
-            choices = ", ".join(m.value for m in Method)
-            msg = f"unknown method {part.strip()!r} (choose from {choices})"
-            raise argparse.ArgumentTypeError(msg) from None
-        if method not in methods:
-            methods.append(method)
-    if not methods:
-        msg = "no method given"
-        raise argparse.ArgumentTypeError(msg)
-    return methods
-
-
-def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the prompts, budget, methods and report options."""
-    parser.add_argument("prompts", metavar="PROMPT", nargs="+", help="one or more prompts")
-    parser.add_argument(
-        "-n",
-        "--n",
-        type=int,
-        default=10,
-        help="samples per method and prompt (10); no top-up calls unless --max-top-up,"
-        " so every method gets the same budget",
-    )
-    parser.add_argument("-k", "--k", type=int, default=5, help="candidates per call (5)")
-    parser.add_argument(
-        "--methods",
-        type=parse_methods,
-        default=list(DEFAULT_METHODS),
-        help="comma-separated methods (default: direct,sequence,vs_standard)",
-    )
-    parser.add_argument(
-        "--report",
-        metavar="DIR",
-        type=Path,
-        default=Path("vs-report"),
-        help="directory of the HTML report and its PNG charts (vs-report)",
-    )
-    parser.add_argument("--no-report", action="store_true", help="print the table only")
-    parser.add_argument(
-        "--no-semantic", action="store_true", help="skip semantic diversity (no embedder)"
-    )
-    parser.add_argument(
-        "--tau",
-        type=_tau,
-        default=DEFAULT_TAU,
-        help=f"tail threshold of the calibration diagnostics ({DEFAULT_TAU:g})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
-
-
-def _tau(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        msg = f"expected a number in (0, 1], got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not 0.0 < value <= 1.0:
-        msg = f"expected a number in (0, 1], got {text}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def _check_budget(n: int, k: int) -> None:
@@ -160,7 +76,7 @@ def run_compare_command(
                 compare_methods(
                     prompts,
                     backend.call,
-                    methods=args.methods,
+                    methods=[Method(m) for m in args.methods],
                     n=args.n,
                     k=args.k,
                     tau=args.tau,

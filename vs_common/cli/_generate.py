@@ -16,7 +16,7 @@ from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSSamplingError
 from vs_common.evaluation import Reachability
 from vs_common.methods import VSConfig
-from vs_common.sampling import RetryPolicy, Structured, run_sampling, run_sync
+from vs_common.sampling import RetryPolicy, run_sampling, run_sync
 
 __all__ = ["run_generate", "sampling_failure", "shortfall_note"]
 
@@ -160,6 +160,3 @@ def run_generate(
         eprint(f"vs: {note}", err)
     out.flush()
     return 0
-
-
-STRUCTURED_CHOICES: tuple[Structured, ...] = ("auto", "tool", "json_schema", "text")

@@ -8,13 +8,12 @@ import importlib
 import pytest
 
 MODULES = [
-    "vs_common.cli",
+    "vs_common.cli._parser",
     "vs_common.cli._common",
     "vs_common.cli._backend",
     "vs_common.cli._progress",
     "vs_common.cli._render",
-    "vs_common.cli._batch",
-    "vs_common.cli._compare",
+    "vs_common.cli._generate",
 ]
 
 

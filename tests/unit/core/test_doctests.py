@@ -25,6 +25,7 @@ MODULES = [
     "vs_common.selection",
     "vs_common.sampling",
     "vs_common._runner",
+    "vs_common._logging",
     "vs_common.testing",
     "vs_common.metrics",
     "vs_common.local_server",
