@@ -31,12 +31,17 @@ async def sample(prompt: str, client: OpenAICompatClient) -> None:
         for failure in exc.failures:
             print(f"  call {failure.call_index}: {failure.error_type}: {failure.message[:120]}")
         raise SystemExit(1) from None
-    print(f"{len(dist.candidates)} candidates from {dist.num_calls} calls for: {prompt}")
+    print(
+        f"{len(dist.candidates)} candidates ({dist.num_samples} samples) from"
+        f" {dist.num_calls} calls ({dist.top_up_calls} top-up) for: {prompt}"
+    )
     for cand in dist.top(10):
         bar = "#" * max(1, round(cand.probability * 40))
         print(f"  {cand.probability:6.1%} {bar:<40} {cand.text[:90]!r}")
     if dist.failures:
         print(f"  ({len(dist.failures)} call(s) failed and were recorded, not lost)")
+    if dist.shortfall:
+        print(f"  (short by {dist.shortfall} of the {dist.requested} samples asked for)")
     if dist.usage is not None:
         per = dist.usage.total_tokens / max(1, len(dist.all_texts()))
         print(f"  tokens: {dist.usage.total_tokens} in all, {per:.0f} per sample")

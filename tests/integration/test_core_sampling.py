@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from vs_common import Progress, VSConfig, run_sampling
+from vs_common import CallRequest, CallResponse, Progress, VSConfig, run_sampling
 from vs_common.backends import OpenAICompatClient
 from vs_common.backends.local_server import LocalModelServer
 
@@ -60,10 +61,22 @@ async def test_run_sampling_over_http(local_server: LocalModelServer, structured
 
 
 async def test_auto_mode_uses_tools_on_this_server(local_server: LocalModelServer) -> None:
+    client = _client(local_server)
+    modes: list[str] = []
+
+    async def call(request: CallRequest) -> CallResponse:
+        modes.append(request.structured)
+        return await client(request)
+
     dist = await run_sampling(
-        "Write a joke about rain", VSConfig(k=2, n=2), _client(local_server), structured="auto"
+        "Write a joke about rain", VSConfig(k=2, n=2), call, structured="auto"
     )
-    assert len(dist.all_texts()) == 2
+    assert modes and set(modes) == {"tool"}  # the server takes tool calls: no fallback to text
+    # grammar-constrained: each call gave 2 (an empty text, which SmolLM2 writes now and
+    # then, is dropped and recorded, and then a top-up call asks again)
+    assert dist.num_samples + dist.shortfall >= 2
+    dropped = sum(int(r.split()[1]) for r in dist.repairs if r.startswith("dropped "))
+    assert dist.num_samples + dropped == 2 * (dist.num_calls - len(dist.failures))
 
 
 def test_quickstart_example_runs(local_server: LocalModelServer) -> None:
@@ -78,5 +91,14 @@ def test_quickstart_example_runs(local_server: LocalModelServer) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "candidates from 2 calls for: Write a joke about tea" in result.stdout
+    found = re.search(
+        r"candidates \((\d+) samples\) from (\d+) calls \((\d+) top-up\) for: Write a joke"
+        r" about tea",
+        result.stdout,
+    )
+    assert found, result.stdout
+    samples, calls, top_ups = (int(g) for g in found.groups())
+    assert calls == 2 + top_ups  # n=10 at k=5: 2 planned calls, top-ups when short
+    short = re.search(r"short by (\d+) of the 10 samples", result.stdout)
+    assert samples + (int(short.group(1)) if short else 0) >= 10
     assert "sampled (seed 7):" in result.stdout

@@ -31,6 +31,10 @@ def start(source: Path, target: Path, url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
 
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.timeout(600)
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, fake_openai):
@@ -43,8 +47,14 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path, fake_op
     killed_running = 0
     counts = []
     for _ in range(KILLS):
+        before = _lines(target)
         process = start(source, target, fake_openai.url)
-        time.sleep(rng.uniform(0.4, 1.5))
+        # Kill at a random point after the run has written something: start-up time
+        # depends on the machine's load, the batch's progress must not.
+        deadline = time.monotonic() + 60
+        while _lines(target) == before and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.5))
         if process.poll() is None:
             killed_running += 1
         process.send_signal(signal.SIGKILL)
