@@ -145,7 +145,12 @@ class Progress:
 class _Outcome:
     dist: VerbalizedDistribution | None
     failure: CallFailure | None
-    reply: str | None  # the text kept in a conversation's history
+    output: str | Mapping[str, Any] | Sequence[Any] | None = None  # what the model replied
+
+    @property
+    def reply(self) -> str | None:
+        """The text kept in a conversation's history (made only when a conversation asks)."""
+        return None if self.output is None else _as_text(self.output)
 
 
 class _Run:
@@ -296,7 +301,7 @@ class _Run:
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
             dist = dist.model_copy(update={"num_calls": 1})
-            return _Outcome(dist=dist, failure=None, reply=_as_text(response.output))
+            return _Outcome(dist=dist, failure=None, output=response.output)
 
     def _failed(
         self, index: int, attempts: int, exc: BaseException, raw_output: str | None = None
@@ -309,7 +314,7 @@ class _Run:
             message=redact_secrets(str(exc))[:500],
             raw_output=raw_output,
         )
-        return _Outcome(dist=None, failure=failure, reply=None)
+        return _Outcome(dist=None, failure=failure)
 
 
 def _brief(exc: BaseException) -> str:
@@ -409,15 +414,20 @@ def _delivered(outcomes: list[_Outcome]) -> int:
     return sum(o.dist.num_samples for o in outcomes if o.dist is not None)
 
 
+async def _wave(run: _Run, messages: list[Message], start: int, count: int) -> list[_Outcome]:
+    """Calls ``start`` to ``start + count - 1``, all at once."""
+    if count == 1:  # a lone call (k >= n) runs in the caller's task: no task of its own
+        return [await _tracked(run, start, messages)]
+    return list(await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(count))))
+
+
 async def _independent(run: _Run, messages: list[Message], planned: int) -> list[_Outcome]:
-    wave = list(await asyncio.gather(*(_tracked(run, i, messages) for i in range(planned))))
+    wave = await _wave(run, messages, 0, planned)
     outcomes = list(wave)
     while extra := run.top_up_size(outcomes, wave):
         start = len(outcomes)
         run.add_top_ups(extra, outcomes)
-        wave = list(
-            await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(extra)))
-        )
+        wave = await _wave(run, messages, start, extra)
         outcomes += wave
     return outcomes
 
