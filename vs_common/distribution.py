@@ -268,25 +268,23 @@ def pool(dists: Iterable[VerbalizedDistribution]) -> VerbalizedDistribution:
     """
     items = list(dists)
     nonempty = [d for d in items if d.candidates]
-    mass: dict[str, float] = {}
-    first: dict[str, Candidate] = {}
-    counts: dict[str, int] = {}
+    calls = len(nonempty)
+    merged: dict[str, tuple[Candidate, float, int]] = {}  # key: first, mass, count
     for d in nonempty:
         for c in d.candidates:
             key = normalize_key(c.text)
-            mass[key] = mass.get(key, 0.0) + c.probability / len(nonempty)
-            counts[key] = counts.get(key, 0) + c.count
-            first.setdefault(key, c)
-    total = math.fsum(mass.values()) or 1.0
+            first, mass, count = merged.get(key) or (c, 0.0, 0)
+            merged[key] = (first, mass + c.probability / calls, count + c.count)
+    total = math.fsum(mass for _, mass, _ in merged.values()) or 1.0
     candidates = [
         Candidate(
-            text=first[key].text,
-            probability=mass[key] / total,
-            raw_probability=first[key].raw_probability,
+            text=first.text,
+            probability=mass / total,
+            raw_probability=first.raw_probability,
             index=i,
-            count=counts[key],
+            count=count,
         )
-        for i, key in enumerate(first)
+        for i, (first, mass, count) in enumerate(merged.values())
     ]
     reasons = [d.reasoning for d in items if d.reasoning]
     usages = [d.usage for d in items if d.usage is not None]

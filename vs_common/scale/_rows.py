@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,9 @@ from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
 from vs_common.selection import STRATEGIES, select
+
+# json.dumps(text, ensure_ascii=False) is this function's result (C-accelerated).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 __all__ = [
     "CONFIG_KEYS",
@@ -121,12 +124,18 @@ class Selection:
 
 
 def id_key(value: Any) -> str:
-    """The identity of an id (``1`` and ``"1"`` are different ids).
+    """The identity of an id (``1`` and ``"1"`` are different ids): its JSON text.
 
     Example:
         >>> id_key(1), id_key("1")
         ('1', '"1"')
     """
+    # What json.dumps writes for a str or an int, without a JSONEncoder per call
+    # (twice a row; a bool is an int that JSON writes as true or false).
+    if type(value) is str:
+        return _encode_str(value)
+    if type(value) is int:
+        return int.__repr__(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
