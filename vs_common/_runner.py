@@ -165,7 +165,7 @@ class _Run:
         retry: RetryPolicy,
         max_concurrency: int,
         sleep: Callable[[float], Awaitable[Any]],
-        rng: random.Random,
+        jitter_seed: int | None,
         on_progress: Callable[[Progress], None] | None,
         planned: int,
     ) -> None:
@@ -173,7 +173,8 @@ class _Run:
         self.call = call
         self.retry = retry
         self.sleep = sleep
-        self.rng = rng
+        self.jitter_seed = jitter_seed
+        self._rng: random.Random | None = None
         self.on_progress = on_progress
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.schema = response_schema(config)
@@ -189,6 +190,16 @@ class _Run:
         self.done = 0
         self.candidates = 0
         self.failed = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The backoff jitter's generator, made at the first retry.
+
+        Unseeded, it reads 2.5 kB of the OS's entropy: most runs never retry.
+        """
+        if self._rng is None:
+            self._rng = random.Random(self.jitter_seed)  # noqa: S311 - jitter, not cryptography
+        return self._rng
 
     def top_up_size(self, outcomes: list[_Outcome], last_wave: list[_Outcome]) -> int:
         """How many more calls to make now: 0 when the run holds n or must stop.
@@ -392,7 +403,7 @@ async def run_calls(
         retry=policy,
         max_concurrency=max_concurrency,
         sleep=sleep,
-        rng=random.Random(jitter_seed),  # noqa: S311 - jitter, not cryptography
+        jitter_seed=jitter_seed,
         on_progress=on_progress,
         planned=planned,
     )
