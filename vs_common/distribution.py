@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -61,10 +60,6 @@ class Candidate(BaseModel):
     count: int = 1
 
 
-_WS = re.compile(r"\s+")
-_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
-
-
 def normalize_key(text: str) -> str:
     """The key under which two responses count as duplicates.
 
@@ -74,9 +69,16 @@ def normalize_key(text: str) -> str:
         >>> normalize_key("  Why did the Coffee file a police report?! ")
         'why did the coffee file a police report'
     """
-    folded = _WS.sub(" ", text.casefold()).strip()
-    stripped = _EDGE.sub("", folded)
-    return stripped or folded
+    # str methods where regular expressions cost a few µs a call (a batch pools every
+    # candidate): split() splits on exactly what \s matches, and a character is in
+    # [\W_] exactly when it is not isalnum(); a test checks both over all of Unicode.
+    folded = " ".join(text.casefold().split())
+    start, end = 0, len(folded)
+    while start < end and not folded[start].isalnum():
+        start += 1
+    while end > start and not folded[end - 1].isalnum():
+        end -= 1
+    return folded[start:end] or folded
 
 
 class VerbalizedDistribution(BaseModel):

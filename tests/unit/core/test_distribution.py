@@ -129,3 +129,27 @@ def test_pool_matches_the_documented_arithmetic_bit_for_bit() -> None:
         ]
         got = [(c.text, c.probability, c.count, c.index) for c in pool(dists).candidates]
         assert got == _pool_by_the_book(dists)
+
+
+def test_normalize_key_is_the_documented_regular_expressions() -> None:
+    # normalize_key uses str methods; the rule it implements is these expressions.
+    import re
+    import sys
+
+    from vs_common.distribution import normalize_key
+
+    space, edge = re.compile(r"\s"), re.compile(r"[\W_]")
+    for code in range(sys.maxunicode + 1):  # the character classes agree everywhere
+        c = chr(code)
+        assert (space.fullmatch(c) is not None) == c.isspace(), hex(code)
+        assert (edge.fullmatch(c) is not None) == (not c.isalnum()), hex(code)
+
+    def by_regex(text: str) -> str:
+        folded = re.sub(r"\s+", " ", text.casefold()).strip()
+        return re.sub(r"^[\W_]+|[\W_]+$", "", folded) or folded
+
+    samples = ["", " ", "!!", "_a_", "  Why did the Coffee\u00a0file a report?! ", "-",
+               "ß\u2028x\x1c", "«Ça va?»", "...", "a", "٣ cats", "\t\nTea\u3000time\u2026",
+               "__init__"]  # fmt: skip
+    for text in samples:
+        assert normalize_key(text) == by_regex(text), text
