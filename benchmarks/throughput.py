@@ -15,7 +15,9 @@ Sections (``--sections``, all by default):
   run as a user would (k=5, n=5: one call per row), for each N of
   ``--concurrency``. Rows/s is counted from the first row written to the
   last (the command's start-up is reported apart), with the peak memory
-  (RSS) of the ``vs`` process.
+  (RSS) of the ``vs`` process and the CPU time each row costs, in steady
+  state: of the ``vs`` process (its busy share of one core tells whether it
+  is the bottleneck: one process runs on one core) and of the server.
 * ``adapters``: ``VerbalizedSampler.abatch`` over ``ChatOpenAI`` and the
   LlamaIndex ``VerbalizedSamplingWorkflow`` over ``OpenAILike``, with the
   default transport (httpx) and with aiohttp (``DefaultAioHttpClient``).
@@ -43,6 +45,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +65,26 @@ def _env() -> dict[str, str]:
     return env
 
 
+@dataclass
+class Server:
+    """A running fixed-latency server: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used so far (Linux); 0.0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def fixed_latency_server(latency: float) -> Iterator[str]:
-    """A FixedLatencyServer in its own process; yields its base URL."""
+def fixed_latency_server(latency: float) -> Iterator[Server]:
+    """A FixedLatencyServer in its own process."""
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "vs_common.testing", "--latency", str(latency)],
         stdout=subprocess.PIPE,
@@ -76,7 +96,7 @@ def fixed_latency_server(latency: float) -> Iterator[str]:
         if not url.startswith("http"):
             msg = f"the fixed-latency server did not start (got {url!r})"
             raise RuntimeError(msg)
-        yield url
+        yield Server(url, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -206,8 +226,8 @@ def bench_transports(latency: float, concurrency: int, waves: int) -> list[dict[
     print(f"\n== transports: {concurrency} in flight, {latency * 1000:.0f} ms server; {_load()}")
     ideal = concurrency / latency
     rows = []
-    with fixed_latency_server(latency) as base_url:
-        for name, factory in _transport_clients(base_url).items():
+    with fixed_latency_server(latency) as server:
+        for name, factory in _transport_clients(server.url).items():
 
             async def run(factory: Callable[[], Any] = factory) -> float:
                 send, close = factory()
@@ -248,19 +268,20 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def _run_batch(base_url: str, workdir: Path, rows: int, concurrency: int) -> dict[str, Any]:
+def _run_batch(server: Server, workdir: Path, rows: int, concurrency: int) -> dict[str, Any]:
     inp, out = workdir / "in.jsonl", workdir / f"out-{concurrency}.jsonl"
     if not inp.exists() or sum(1 for _ in inp.open()) != rows:
         _write_prompts(inp, rows)
     out.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "vs_common.cli", "batch", str(inp), "-o", str(out)]
-    cmd += ["--base-url", base_url, "--model", "fixed", "--concurrency", str(concurrency)]
+    cmd += ["--base-url", server.url, "--model", "fixed", "--concurrency", str(concurrency)]
     cmd += ["-k", "5", "-n", "5", "--seed", "1"]
     started = time.perf_counter()
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
     )
-    marks: list[tuple[float, int]] = []
+    # (time, rows written, CPU seconds of vs, of the server) when the count changes
+    marks: list[tuple[float, int, float, float]] = []
     peak_kib = [0]
     stop = threading.Event()
 
@@ -271,7 +292,8 @@ def _run_batch(base_url: str, workdir: Path, rows: int, concurrency: int) -> dic
                 count = out.read_bytes().count(b"\n")
                 if count != seen:
                     seen = count
-                    marks.append((time.perf_counter(), count))
+                    cpu = (_cpu_seconds(proc.pid), _cpu_seconds(server.pid))
+                    marks.append((time.perf_counter(), count, *cpu))
             peak_kib[0] = max(peak_kib[0], _vm_hwm_kib(proc.pid))
             time.sleep(0.01)
 
@@ -283,10 +305,16 @@ def _run_batch(base_url: str, workdir: Path, rows: int, concurrency: int) -> dic
     stop.set()
     watcher.join()
     done = out.read_bytes().count(b"\n") if out.exists() else 0
-    marks.append((time.perf_counter(), done))
+    marks.append((time.perf_counter(), done, 0.0, 0.0))
     first = next((m for m in marks if m[1] > 0), marks[-1])
     last = next(m for m in marks if m[1] == done)
     steady = (done - first[1]) / (last[0] - first[0]) if last[0] > first[0] else 0.0
+    # The last mark taken while vs still ran (the final one reads an exited process).
+    sampled = [m for m in marks if m[1] > first[1] and m[2] > 0]
+    cpu_rows = sampled[-1][1] - first[1] if sampled else 0
+    per_row = (
+        [(sampled[-1][i] - first[i]) / cpu_rows * 1e6 for i in (2, 3)] if cpu_rows else [0.0, 0.0]
+    )
     return {
         "concurrency": concurrency,
         "rows": done,
@@ -298,6 +326,11 @@ def _run_batch(base_url: str, workdir: Path, rows: int, concurrency: int) -> dic
         # VmHWM of the vs process itself; wait4's ru_maxrss would also count this
         # script's memory, copied at fork time (Linux keeps the larger of the two).
         "peak_rss_mb": round((peak_kib[0] or usage.ru_maxrss) / 1024, 1),
+        # Steady state, start-up excluded: CPU time per row of vs and of the server.
+        "vs_cpu_us_per_row": round(per_row[0]),
+        "server_cpu_us_per_row": round(per_row[1]),
+        # How busy the vs process was (1.0: one core saturated, the most one process uses).
+        "vs_busy": round(steady * per_row[0] / 1e6, 2),
     }
 
 
@@ -307,8 +340,8 @@ def bench_batch(latency: float, levels: list[int], rows: int) -> list[dict[str, 
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
             n_rows = max(rows, 16 * concurrency)
-            with fixed_latency_server(latency) as base_url:
-                r = _run_batch(base_url, Path(tmp), n_rows, concurrency)
+            with fixed_latency_server(latency) as server:
+                r = _run_batch(server, Path(tmp), n_rows, concurrency)
             ideal = concurrency / latency
             r["fraction"] = round(r["rows_per_s"] / ideal, 3)
             results.append(r)
@@ -316,7 +349,9 @@ def bench_batch(latency: float, levels: list[int], rows: int) -> list[dict[str, 
                 f"  --concurrency {concurrency:>3}: {r['rows_per_s']:7.1f} rows/s"
                 f" ({r['fraction']:.2f} of {ideal:.0f}); {r['rows']} rows in {r['wall_s']} s"
                 f" (start-up {r['startup_s']} s, {r['wall_rows_per_s']} rows/s overall);"
-                f" peak RSS {r['peak_rss_mb']} MB; exit {r['exit']}"
+                f" peak RSS {r['peak_rss_mb']} MB; exit {r['exit']}\n"
+                f"{'':20}CPU a row: vs {r['vs_cpu_us_per_row']} us (busy"
+                f" {r['vs_busy']:.0%} of a core), server {r['server_cpu_us_per_row']} us"
             )
     return results
 
@@ -391,9 +426,9 @@ def bench_adapters(latency: float, levels: list[int], rows: int) -> list[dict[st
         for aiohttp in (False, True):
             for concurrency in levels:
                 n_rows = max(rows, 8 * concurrency)
-                with fixed_latency_server(latency) as base_url:
+                with fixed_latency_server(latency) as server:
                     try:
-                        rate = asyncio.run(fn(base_url, concurrency, n_rows, aiohttp))
+                        rate = asyncio.run(fn(server.url, concurrency, n_rows, aiohttp))
                     except ImportError as exc:
                         print(f"  {name}: skipped ({exc.name} not installed)")
                         break

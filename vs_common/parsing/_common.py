@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -60,6 +61,7 @@ def unread_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "\n".join(g for g in gaps if g.strip())
 
 
+@functools.lru_cache(maxsize=1024)  # a dozen lookups a reply, mostly the same few keys
 def key_of(name: str) -> str:
     """A key or tag name compared loosely: ``Response_Text`` == ``responsetext``."""
     return name.strip().lower().replace("_", "").replace(" ", "").replace("-", "")

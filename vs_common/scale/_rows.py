@@ -11,9 +11,10 @@ here, so a row means the same thing whichever runs it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,9 @@ from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
 from vs_common.selection import STRATEGIES, select
+
+# json.dumps(text, ensure_ascii=False) is this function's result (C-accelerated).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 __all__ = [
     "CONFIG_KEYS",
@@ -121,12 +125,18 @@ class Selection:
 
 
 def id_key(value: Any) -> str:
-    """The identity of an id (``1`` and ``"1"`` are different ids).
+    """The identity of an id (``1`` and ``"1"`` are different ids): its JSON text.
 
     Example:
         >>> id_key(1), id_key("1")
         ('1', '"1"')
     """
+    # What json.dumps writes for a str or an int, without a JSONEncoder per call
+    # (twice a row; a bool is an int that JSON writes as true or false).
+    if type(value) is str:
+        return _encode_str(value)
+    if type(value) is int:
+        return int.__repr__(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -255,14 +265,38 @@ def parse_row(
     if "seed" not in own and isinstance(defaults.get("seed"), int):
         settings["seed"] = row_seed(defaults["seed"], ident)
     try:
-        config = VSConfig(
-            **{k: v for k, v in settings.items() if k in CONFIG_KEYS and v is not None}
-        )
+        config = _config({k: v for k, v in settings.items() if k in CONFIG_KEYS and v is not None})
         selection = Selection.from_settings(settings, config)
         distinct = distinct_policy(settings)
     except VSConfigError as exc:
         return RowError(line, ident, f"bad setting {exc.field or 'config'!r}: {exc}")
     return Job(line, ident, prompt, config, selection, data.get("meta"), distinct)
+
+
+def _config(settings: dict[str, Any]) -> VSConfig:
+    """``VSConfig(**settings)``, shared by the rows that have the same settings.
+
+    Most rows of a batch have the same settings (the run's defaults); a
+    VSConfig is immutable, so one is built and validated for them all. The
+    key holds each value's type: ``1``, ``1.0`` and ``True`` are different
+    settings (``k: true`` is an error).
+    """
+    try:
+        key = tuple(sorted((k, type(v), v) for k, v in settings.items()))
+        return _shared_config(key)
+    except TypeError:  # an unhashable value (a list...): VSConfig says what is wrong
+        return VSConfig(**settings)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_config(key: tuple[tuple[str, type, Any], ...]) -> VSConfig:
+    return VSConfig(**{k: v for k, _, v in key})
+
+
+@functools.lru_cache(maxsize=256)
+def _config_fields(config: VSConfig) -> tuple[tuple[str, Any], ...]:
+    """A config as its output record writes it (built once per distinct config)."""
+    return tuple(config.model_dump(mode="json", exclude_none=True).items())
 
 
 def distinct_policy(settings: Mapping[str, Any]) -> DistinctPolicy | None:
@@ -310,7 +344,7 @@ def result_record(
         ['a']
     """
     record: dict[str, Any] = dict(extra)
-    record["config"] = config.model_dump(mode="json", exclude_none=True)
+    record["config"] = dict(_config_fields(config))
     record["selected"] = selected.model_dump(mode="json") if selected is not None else None
     record.update(dist.to_dict())
     return record

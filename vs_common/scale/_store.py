@@ -186,7 +186,11 @@ def encode_record(record: Mapping[str, Any]) -> bytes:
         >>> encode_record({"id": 1, "text": "a\nb"})
         b'{"id": 1, "text": "a\\nb"}'
     """
-    return json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+    return _RECORD_ENCODER.encode(record).encode("utf-8")
+
+
+# json.dumps(record, ensure_ascii=False, default=str), without a new encoder per record.
+_RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class ResultSink(Protocol):

@@ -93,3 +93,63 @@ def test_importing_core_loads_no_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _pool_by_the_book(dists: list[VerbalizedDistribution]) -> list[tuple[str, float, int, int]]:
+    """Pooling as documented: each call weighs the same, duplicates add mass and count."""
+    from vs_common.distribution import normalize_key
+
+    nonempty = [d for d in dists if d.candidates]
+    mass: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for d in nonempty:
+        for c in d.candidates:
+            key = normalize_key(c.text)
+            mass[key] = mass.get(key, 0.0) + c.probability / len(nonempty)
+            counts[key] = counts.get(key, 0) + c.count
+            first.setdefault(key, c.text)
+    import math
+
+    total = math.fsum(mass.values()) or 1.0
+    return [(first[k], mass[k] / total, counts[k], i) for i, k in enumerate(first)]
+
+
+def test_pool_matches_the_documented_arithmetic_bit_for_bit() -> None:
+    import random
+
+    rnd = random.Random(5)
+    words = ["Tea", "tea!", "Coffee", " coffee ", "Cocoa", "Mate", "Chai", "chai."]
+    for _ in range(300):
+        dists = [
+            VerbalizedDistribution.from_pairs(
+                [(rnd.choice(words), rnd.random()) for _ in range(rnd.randint(0, 6))]
+            )
+            for _ in range(rnd.randint(1, 4))
+        ]
+        got = [(c.text, c.probability, c.count, c.index) for c in pool(dists).candidates]
+        assert got == _pool_by_the_book(dists)
+
+
+def test_normalize_key_is_the_documented_regular_expressions() -> None:
+    # normalize_key uses str methods; the rule it implements is these expressions.
+    import re
+    import sys
+
+    from vs_common.distribution import normalize_key
+
+    space, edge = re.compile(r"\s"), re.compile(r"[\W_]")
+    for code in range(sys.maxunicode + 1):  # the character classes agree everywhere
+        c = chr(code)
+        assert (space.fullmatch(c) is not None) == c.isspace(), hex(code)
+        assert (edge.fullmatch(c) is not None) == (not c.isalnum()), hex(code)
+
+    def by_regex(text: str) -> str:
+        folded = re.sub(r"\s+", " ", text.casefold()).strip()
+        return re.sub(r"^[\W_]+|[\W_]+$", "", folded) or folded
+
+    samples = ["", " ", "!!", "_a_", "  Why did the Coffee\u00a0file a report?! ", "-",
+               "ß\u2028x\x1c", "«Ça va?»", "...", "a", "٣ cats", "\t\nTea\u3000time\u2026",
+               "__init__"]  # fmt: skip
+    for text in samples:
+        assert normalize_key(text) == by_regex(text), text

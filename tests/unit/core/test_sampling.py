@@ -96,6 +96,24 @@ async def test_transient_errors_retried_with_growing_backoff() -> None:
     assert not dist.failures
 
 
+async def test_jitter_seed_makes_the_backoff_reproducible() -> None:
+    import random
+
+    def flaky(request: CallRequest, nth: int) -> Any:
+        return VSTransientError("503") if nth < 3 else good(request, nth)
+
+    policy = RetryPolicy(max_retries=3, backoff_base=0.5, jitter=0.5)
+    runs = []
+    for _ in range(2):
+        sleeps = Sleeps()
+        await run_sampling(
+            "Joke", VSConfig(k=2, n=2), Script(flaky), retry=policy, sleep=sleeps, jitter_seed=9
+        )
+        runs.append(sleeps.delays)
+    rng = random.Random(9)  # the jitter's own generator, seeded as the run seeds it
+    assert runs[0] == runs[1] == [policy.delay(i, None, rng) for i in (1, 2, 3)]
+
+
 async def test_retry_after_is_honoured() -> None:
     def limited(request: CallRequest, nth: int) -> Any:
         return VSTransientError("429", retry_after=7.0) if nth == 0 else good(request, nth)

@@ -124,3 +124,51 @@ def test_empty_because_calls_failed_is_a_sampling_error_with_the_failures() -> N
     with pytest.raises(VSSamplingError, match=r"all 1 calls failed.*503") as info:
         select(empty, seed=1)
     assert info.value.failures == [failure]
+
+
+def _weight_vectors(count: int) -> list[np.ndarray]:
+    """Random weights of 1 to 12 candidates, some zero, some tiny, normalized like a dist's."""
+    rnd = random.Random(0)
+    out = []
+    while len(out) < count:
+        w = np.array([rnd.random() ** rnd.choice([1, 3, 8]) for _ in range(rnd.randint(1, 12))])
+        if rnd.random() < 0.2:
+            w[rnd.randrange(len(w))] = 0.0
+        if w.sum() > 0:
+            out.append(w / w.sum())
+    return out
+
+
+def test_draw_index_is_numpy_choice_same_draw_same_state() -> None:
+    # The fast draw must be numpy's: a seeded choice made before it stays the same.
+    from vs_common.selection import draw_index
+
+    for i, w in enumerate(_weight_vectors(3000)):
+        seed = 1_000_003 * i
+        ours, numpy_gen = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert draw_index(ours, w) == int(numpy_gen.choice(len(w), p=w)), (seed, w)
+        assert ours.random() == numpy_gen.random()  # as much taken from the generator
+
+
+def test_seeded_select_is_numpy_choice_for_every_strategy() -> None:
+    dists = [
+        VerbalizedDistribution.from_pairs([(f"c{j}", float(x)) for j, x in enumerate(w)])
+        for w in _weight_vectors(300)
+    ]
+    options = {"tail": {"threshold": 0.3}, "temperature": {"temperature": 0.7}}
+    for seed, dist in enumerate(dists):
+        for strategy in ("weighted", "uniform", "tail", "temperature"):
+            kw = options.get(strategy, {})
+            w = selection_weights(dist, strategy, **kw)  # type: ignore[arg-type]
+            if strategy == "tail" and np.count_nonzero(w) == 1:
+                continue  # no draw
+            expected = int(np.random.default_rng(seed).choice(len(w), p=w))
+            assert select(dist, strategy, seed=seed, **kw).index == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("weights", [[0.5, 0.6], [1.2, -0.2], [float("nan"), 1.0]])
+def test_draw_index_rejects_what_numpy_rejects(weights: list[float]) -> None:
+    from vs_common.selection import draw_index
+
+    with pytest.raises(ValueError, match="Probabilities"):
+        draw_index(np.random.default_rng(1), np.array(weights))

@@ -130,3 +130,32 @@ def test_parquet_input_with_an_unknown_column_is_refused_before_any_work(tmp_pat
     assert main(argv, call=fake_call, stderr=err) == 1
     assert "unknown column 'promt'" in err.getvalue()
     assert not fake_call.requests
+
+
+def test_rows_with_the_same_settings_share_one_config_and_types_still_count() -> None:
+    from vs_common import VSConfig
+    from vs_common.scale import Job, RowError, result_record
+    from vs_common.scale._rows import _config_fields
+
+    defaults = {"k": 3, "n": 6, "threshold": None}
+    a = parse_row({"id": 1, "prompt": "p"}, 1, defaults)
+    b = parse_row({"id": 2, "prompt": "q", "n": 6}, 2, defaults)
+    c = parse_row({"id": 3, "prompt": "r", "n": 6.0}, 3, defaults)  # 6.0 is not 6
+    assert isinstance(a, Job) and isinstance(b, Job) and isinstance(c, Job)
+    assert a.config is b.config and a.config == VSConfig(k=3, n=6)
+    assert c.config is not a.config
+    one = parse_row({"id": 4, "prompt": "p", "k": 1}, 4, {})
+    yes = parse_row({"id": 5, "prompt": "p", "k": True}, 5, {})  # True == 1, but not a k
+    assert isinstance(one, Job) and one.config.k == 1
+    assert isinstance(yes, RowError) and "'k'" in yes.message
+    bad = parse_row({"id": 6, "prompt": "p", "k": [1]}, 6, {})  # unhashable: still checked
+    assert isinstance(bad, RowError) and "'k'" in bad.message
+    # The record's config is the config's own dump, and a record's copy is its own.
+    from vs_common import VerbalizedDistribution
+
+    dist = VerbalizedDistribution.from_pairs([("x", 1.0)])
+    first = result_record(dist, dist.candidates[0], a.config)
+    assert first["config"] == a.config.model_dump(mode="json", exclude_none=True)
+    first["config"]["k"] = 99
+    assert result_record(dist, None, a.config)["config"]["k"] == 3
+    assert _config_fields.cache_info().hits >= 1

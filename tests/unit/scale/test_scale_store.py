@@ -156,3 +156,13 @@ def test_store_with_parquet_output_dedupes_like_jsonl(tmp_path):
     with ResultStore(out) as store:
         assert store.done == {id_key("a")}
     assert pq.read_table(out).column("id").to_pylist() == ["a"]
+
+
+@pytest.mark.parametrize(
+    "ident",
+    [0, 7, -3, 10**30, "a", "", "é \" \\ \n \u2028 \x00", "\ud800", True, False, None, 1.5,
+     [2, "x"], {"b": 1, "a": 2}],
+)  # fmt: skip
+def test_id_key_is_the_ids_json_text(ident: object) -> None:
+    # id_key writes str and int ids itself (twice a row): the same text as json.dumps.
+    assert id_key(ident) == json.dumps(ident, ensure_ascii=False, sort_keys=True)
