@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from langchain_vs._config import as_config_error, resolve_config, take_config_fields
 from langchain_vs._sampler import VerbalizedSampler
 from vs_common import Structured, VerbalizedDistribution, VSConfig
+from vs_common.distinct import DistinctPolicy
 from vs_common.sampler import format_options
 
 __all__ = ["BrainstormInput", "VerbalizedSamplingTool", "create_vs_tool", "format_options"]
@@ -52,6 +53,9 @@ class VerbalizedSamplingTool(BaseTool):
         config: VS configuration (method, threshold...); ``k`` comes from
             the tool call.
         structured: As for :class:`~langchain_vs.VerbalizedSampler`.
+        distinct: Keep asking until the k options are *distinct* (True, or a
+            :class:`vs_common.distinct.DistinctPolicy`), as the LlamaIndex tool
+            does; the artifact's ``distinct`` says after how many calls.
 
     Example:
         >>> from langchain_core.language_models import FakeListChatModel
@@ -71,6 +75,7 @@ class VerbalizedSamplingTool(BaseTool):
     llm: BaseChatModel
     config: VSConfig = Field(default_factory=VSConfig)
     structured: Structured = "auto"
+    distinct: DistinctPolicy | bool | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -81,7 +86,9 @@ class VerbalizedSamplingTool(BaseTool):
 
     def _sampler(self, k: int) -> VerbalizedSampler:
         cfg = resolve_config(self.config, k=k, n=k)
-        return VerbalizedSampler(llm=self.llm, config=cfg, structured=self.structured)
+        return VerbalizedSampler(
+            llm=self.llm, config=cfg, structured=self.structured, distinct=self.distinct
+        )
 
     def _run(
         self,
@@ -118,6 +125,7 @@ def create_vs_tool(
     description: str | None = None,
     config: VSConfig | None = None,
     structured: Structured = "auto",
+    distinct: DistinctPolicy | bool | None = None,
 ) -> BaseTool:
     """A tool for agents: "brainstorm k diverse options with probabilities".
 
@@ -129,6 +137,8 @@ def create_vs_tool(
         description: What the agent is told about it (a sensible default).
         config: VS configuration other than k (method, threshold, formats).
         structured: ``auto``, ``tool``, ``json_schema`` or ``text``.
+        distinct: Keep asking until the k options are distinct (True, or a
+            :class:`vs_common.distinct.DistinctPolicy`).
 
     Returns:
         A :class:`VerbalizedSamplingTool`.
@@ -144,4 +154,5 @@ def create_vs_tool(
         description=description or _DESCRIPTION,
         config=config or VSConfig(),
         structured=structured,
+        distinct=distinct,
     )

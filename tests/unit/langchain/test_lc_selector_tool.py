@@ -115,3 +115,26 @@ def test_tool_model_runs_nest_under_the_tool_run():
 
 def test_format_options():
     assert format_options(DIST).splitlines()[0] == "1. tea (p=0.50)"
+
+
+def test_tool_with_distinct_keeps_asking_until_k_distinct_options():
+    # k=2 from the tool call: the second reply repeats the first, the third brings new ones
+    replies = [
+        '["joke a", "joke b"]',
+        '["joke a", "JOKE B!"]',
+        '["joke c", "joke d"]',
+    ]
+    plain = create_vs_tool(FakeListChatModel(responses=replies), structured="text")
+    tool = create_vs_tool(
+        FakeListChatModel(responses=replies), structured="text", distinct={"max_calls": 5}
+    )
+    assert plain.invoke({"prompt": "jokes", "k": 4}).count("joke a") == 1
+    msg = tool.invoke(
+        {"type": "tool_call", "name": "brainstorm", "id": "c1", "args": {"prompt": "j", "k": 4}}
+    )
+    dist = VerbalizedDistribution.from_dict(msg.artifact)
+    assert dist.texts == ["joke a", "joke b", "joke c", "joke d"]
+    assert dist.distinct is not None
+    assert (dist.distinct.calls, dist.distinct.stop_reason) == (3, "reached_n")
+    with pytest.raises(VSConfigError, match="patience"):
+        create_vs_tool(FakeListChatModel(responses=replies), distinct={"patience": 0})
