@@ -1,8 +1,10 @@
 """Fault-run completion: n=100, k=5 with 30% of calls faulted, per client path.
 
-Runs the core (stdlib client), the LangChain sampler (ChatOpenAI) and the
+Runs the core (aiohttp client), the LangChain sampler (ChatOpenAI) and the
 LlamaIndex workflow (OpenAILike) against the fault-injecting server and
-reports, for each: calls that succeeded, candidates kept against candidates
+reports, for each: samples delivered of the n asked (n is a promise: a run
+short of n tops up with further calls, bounded), the top-up calls spent and
+the shortfall left, calls that succeeded, candidates kept against candidates
 delivered by the server (must be equal: nothing lost), requests served,
 failures recorded, and wall time.
 
@@ -81,6 +83,10 @@ def run(name: str, runner: Runner, rate: float, seed: int) -> dict[str, Any]:
         served = len(server.requests)
     return {
         "path": name,
+        "n": CONFIG.n,
+        "samples": dist.num_samples,
+        "shortfall": dist.shortfall,
+        "top_up_calls": dist.top_up_calls,
         "calls": dist.num_calls,
         "calls_ok": dist.num_calls - len(dist.failures),
         "failures_recorded": len(dist.failures),
@@ -101,7 +107,7 @@ def main() -> None:
     rows = []
     for i, (name, runner) in enumerate(
         [
-            ("core (stdlib client)", core),
+            ("core (aiohttp client)", core),
             ("langchain sampler", langchain),
             ("llamaindex workflow", llamaindex),
         ]
@@ -111,12 +117,14 @@ def main() -> None:
         except ImportError as exc:
             print(f"{name}: skipped ({exc})")
     print(f"n=100, k=5, {args.rate:.0%} of requests faulted (every fault kind at least once)")
-    head = f"{'path':<22}{'calls ok':>10}{'failed':>8}{'kept':>7}{'sent':>7}{'lost':>6}"
+    head = f"{'path':<22}{'of n':>9}{'top-ups':>8}{'short':>6}"
+    head += f"{'calls ok':>10}{'failed':>8}{'kept':>7}{'sent':>7}{'lost':>6}"
     print(head + f"{'requests':>10}{'faulted':>9}{'wall s':>8}")
     for r in rows:
         lost = "none" if r["nothing_lost"] else "YES"
         print(
-            f"{r['path']:<22}{r['calls_ok']:>7}/{r['calls']:<2}{r['failures_recorded']:>8}"
+            f"{r['path']:<22}{r['samples']:>5}/{r['n']:<3}{r['top_up_calls']:>8}{r['shortfall']:>6}"
+            f"{r['calls_ok']:>7}/{r['calls']:<2}{r['failures_recorded']:>8}"
             f"{r['candidates_kept']:>7}{r['candidates_delivered']:>7}{lost:>6}"
             f"{r['requests']:>10}{r['faulted_requests']:>9}{r['wall_s']:>8.2f}"
         )

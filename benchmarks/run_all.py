@@ -119,7 +119,8 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
             rows.append(
                 (
                     f"faults 30%: {r['path']}",
-                    f"{r['calls_ok']}/{r['calls']} calls ok, {r['candidates_kept']}/"
+                    f"{r['samples']}/{r['n']} samples ({r['top_up_calls']} top-up calls),"
+                    f" {r['calls_ok']}/{r['calls']} calls ok, {r['candidates_kept']}/"
                     f"{r['candidates_delivered']} candidates kept, {r['wall_s']:.1f} s",
                 )
             )
