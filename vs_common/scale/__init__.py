@@ -25,6 +25,7 @@ from vs_common.scale._jobs import (
     failure_record,
     run_job,
 )
+from vs_common.scale._keys import KeySet
 from vs_common.scale._local import BatchOptions, BatchSummary, run_batch
 from vs_common.scale._parquet import RESULT_COLUMNS, ParquetSink, result_row, result_schema
 from vs_common.scale._ray import (
@@ -78,6 +79,7 @@ __all__ = [
     "Job",
     "JobSettings",
     "JsonlSink",
+    "KeySet",
     "ParquetSink",
     "RayOptions",
     "ResultSink",

@@ -4,7 +4,8 @@ The input is read lazily: a reader puts jobs on a queue of ``concurrency``
 slots and ``concurrency`` workers take them, so at most ``2 * concurrency + 1``
 rows are in memory at once, whatever the input size. Each result is written
 as soon as it is done (see :class:`~vs_common.scale.ResultStore`). The only
-state that grows with the input is the set of ids.
+state that grows with the input is the set of ids, 16 bytes an id
+(:class:`~vs_common.scale.KeySet`).
 """
 
 from __future__ import annotations

@@ -378,7 +378,7 @@ def run_batch_ray(
                 "settings": settings,
                 "concurrency": ray_options.concurrency_per_worker,
                 "mode": "rows" if is_parquet(options.input) else "jsonl",
-                "done": ray.put(frozenset(store.done)),
+                "done": ray.put(store.done),
             },
             **ray_options.map_batches_args(),
         )

@@ -14,6 +14,7 @@ from typing import Any
 from vs_common.calls import Call
 from vs_common.errors import VSConfigError, VSError, VSSamplingError
 from vs_common.scale._jobs import JobSettings, failure_record, limited, run_job
+from vs_common.scale._keys import KeySet
 from vs_common.scale._parquet import RESULT_COLUMNS, result_row, result_schema
 from vs_common.scale._rows import (
     CONFIG_KEYS,
@@ -73,7 +74,7 @@ class Worker:
             import ray
 
             done = ray.get(done)
-        self.done: frozenset[str] = done if done is not None else frozenset()
+        self.done: KeySet = done if done is not None else KeySet()
 
     async def __call__(self, batch: Any) -> AsyncIterator[Any]:
         if self.mode == "columns":

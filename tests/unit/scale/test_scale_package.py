@@ -14,7 +14,7 @@ import vs_common.scale
 EXPECTED = [
     "CONFIG_KEYS", "DISTINCT_KEYS", "RAY_EXTRA_HINT", "RESULT_COLUMNS", "ROW_KEYS", "SELECT_KEYS",
     "BatchAborted", "BatchError", "BatchOptions", "BatchSummary", "ClientFactory",
-    "FailureStreak", "Job", "JobSettings", "JsonlSink", "ParquetSink", "RayOptions",
+    "FailureStreak", "Job", "JobSettings", "JsonlSink", "KeySet", "ParquetSink", "RayOptions",
     "ResultSink", "ResultStore", "RowError", "Selection", "StoreLocked", "client_factory",
     "count_lines", "count_rows", "distinct_policy", "errors_path_for", "failure_record",
     "id_key", "import_ray",
