@@ -39,7 +39,10 @@ RESULT_COLUMNS = (
     "reasoning",
     "repairs",
     "num_calls",
+    "requested",
     "shortfall",
+    "top_up_calls",
+    "distinct",
     "failures",
     "prompt_tokens",
     "completion_tokens",
@@ -79,7 +82,10 @@ def result_schema(id_type: Any = None, *, with_input: bool = True) -> Any:
         ("reasoning", pa.string()),
         ("repairs", pa.list_(pa.string())),
         ("num_calls", pa.int64()),
+        ("requested", pa.int64()),
         ("shortfall", pa.int64()),
+        ("top_up_calls", pa.int64()),
+        ("distinct", pa.string()),
         ("failures", pa.list_(failure)),
         ("prompt_tokens", pa.int64()),
         ("completion_tokens", pa.int64()),
@@ -107,7 +113,8 @@ def _pa() -> Any:
 def result_row(record: Mapping[str, Any], *, with_input: bool = True) -> dict[str, Any]:
     """One output record (see :func:`~vs_common.scale.result_record`) as result columns.
 
-    ``meta`` and ``config`` are kept as JSON text (their shape varies by row).
+    ``meta``, ``config`` and ``distinct`` (the stats of a distinct-N row, else
+    null) are kept as JSON text (their shape varies by row).
 
     Example:
         >>> from vs_common import VerbalizedDistribution, VSConfig
@@ -130,11 +137,14 @@ def result_row(record: Mapping[str, Any], *, with_input: bool = True) -> dict[st
         "reasoning": record.get("reasoning"),
         "repairs": list(record.get("repairs") or []),
         "num_calls": record.get("num_calls", 0),
+        "requested": record.get("requested"),
         "shortfall": record.get("shortfall", 0),
+        "top_up_calls": record.get("top_up_calls", 0),
+        "distinct": _json_or_none(record.get("distinct")),
         "failures": list(record.get("failures") or []),
         "prompt_tokens": usage.get("prompt_tokens") if usage else None,
         "completion_tokens": usage.get("completion_tokens") if usage else None,
-        "config": json.dumps(config, ensure_ascii=False) if config else None,
+        "config": _json_or_none(config or None),
         "error": None,
     }
     if with_input:
@@ -143,10 +153,14 @@ def result_row(record: Mapping[str, Any], *, with_input: bool = True) -> dict[st
             "id": record.get("id"),
             "prompt": record.get("prompt"),
             "model": record.get("model"),
-            "meta": None if meta is None else json.dumps(meta, ensure_ascii=False),
+            "meta": _json_or_none(meta),
             **row,
         }
     return row
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class ParquetSink:

@@ -149,10 +149,10 @@ class Worker:
 def _error_row(message: str, exc: VSError | None = None, job: Job | None = None) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     row.update(candidates=[], probabilities=[], raw_probabilities=[], repairs=[], failures=[])
-    row.update(num_calls=0, shortfall=0, error=message[:1000])
+    row.update(num_calls=0, shortfall=0, top_up_calls=0, error=message[:1000])
     if job is not None:
         row["config"] = json.dumps(job.config.model_dump(mode="json", exclude_none=True))
-        row["shortfall"] = job.config.total
+        row["requested"] = row["shortfall"] = job.config.total
     if isinstance(exc, VSSamplingError):
         row["failures"] = [f.model_dump(mode="json") for f in exc.failures]
         row["num_calls"] = len(exc.failures)

@@ -119,6 +119,24 @@ def test_parquet_input_and_output_resume(tmp_path):
     assert "6 already done" in err.getvalue()
 
 
+def test_parquet_output_keeps_the_distinct_stats_and_the_top_ups(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [
+        {"id": "a", "prompt": "x", "k": 2, "n": 4, "distinct": True},
+        {"id": "b", "prompt": "y", "k": 2, "n": 4},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.parquet"
+    argv = ["batch", str(tmp_path / "in.jsonl"), "-o", str(out), "-q", "--structured", "text"]
+    assert main(argv, call=InstantCall(), stderr=io.StringIO()) == 0
+    by_id = {r["id"]: r for r in pq.read_table(out).to_pylist()}
+    stats = json.loads(by_id["a"]["distinct"])
+    assert (stats["distinct"], stats["stop_reason"]) == (4, "reached_n")
+    assert by_id["b"]["distinct"] is None  # not a distinct-N row
+    assert by_id["a"]["requested"] == by_id["b"]["requested"] == 4
+    assert by_id["b"]["top_up_calls"] == 0
+
+
 def test_parquet_input_with_an_unknown_column_is_refused_before_any_work(tmp_path):
     fake_call = InstantCall()
     pa = pytest.importorskip("pyarrow")
