@@ -134,7 +134,8 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         for r in tp.get("batch", []):
             rows.append(
                 (
-                    f"vs batch --concurrency {r['concurrency']}, {ms} server",
+                    f"vs batch --concurrency {r['concurrency']} --processes"
+                    f" {r.get('processes', 1)}, {ms} server",
                     f"{r['rows_per_s']:.0f} rows/s ({r['fraction']:.2f} of ideal),"
                     f" peak RSS {r['peak_rss_mb']:.0f} MB",
                 )

@@ -17,7 +17,9 @@ Sections (``--sections``, all by default):
   last (the command's start-up is reported apart), with the peak memory
   (RSS) of the ``vs`` process and the CPU time each row costs, in steady
   state: of the ``vs`` process (its busy share of one core tells whether it
-  is the bottleneck: one process runs on one core) and of the server.
+  is the bottleneck: one process runs on one core) and of the server. Each
+  level runs with each ``--processes`` count (1 and 2 by default; workers'
+  CPU and memory are counted with the command's).
 * ``adapters``: ``VerbalizedSampler.abatch`` over ``ChatOpenAI`` and the
   LlamaIndex ``VerbalizedSamplingWorkflow`` over ``OpenAILike``, with the
   default transport (httpx) and with aiohttp (``DefaultAioHttpClient``).
@@ -80,6 +82,22 @@ def _cpu_seconds(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux); [] when unknown."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and its live children (``vs batch --processes`` workers)."""
+    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in _children(pid))
 
 
 @contextmanager
@@ -268,14 +286,16 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def _run_batch(server: Server, workdir: Path, rows: int, concurrency: int) -> dict[str, Any]:
+def _run_batch(
+    server: Server, workdir: Path, rows: int, concurrency: int, processes: int = 1
+) -> dict[str, Any]:
     inp, out = workdir / "in.jsonl", workdir / f"out-{concurrency}.jsonl"
     if not inp.exists() or sum(1 for _ in inp.open()) != rows:
         _write_prompts(inp, rows)
     out.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "vs_common.cli", "batch", str(inp), "-o", str(out)]
     cmd += ["--base-url", server.url, "--model", "fixed", "--concurrency", str(concurrency)]
-    cmd += ["-k", "5", "-n", "5", "--seed", "1"]
+    cmd += ["-k", "5", "-n", "5", "--seed", "1", "--processes", str(processes)]
     started = time.perf_counter()
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
@@ -292,9 +312,10 @@ def _run_batch(server: Server, workdir: Path, rows: int, concurrency: int) -> di
                 count = out.read_bytes().count(b"\n")
                 if count != seen:
                     seen = count
-                    cpu = (_cpu_seconds(proc.pid), _cpu_seconds(server.pid))
+                    cpu = (_tree_cpu_seconds(proc.pid), _cpu_seconds(server.pid))
                     marks.append((time.perf_counter(), count, *cpu))
-            peak_kib[0] = max(peak_kib[0], _vm_hwm_kib(proc.pid))
+            tree = [proc.pid, *_children(proc.pid)]
+            peak_kib[0] = max(peak_kib[0], sum(_vm_hwm_kib(pid) for pid in tree))
             time.sleep(0.01)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -317,6 +338,7 @@ def _run_batch(server: Server, workdir: Path, rows: int, concurrency: int) -> di
     )
     return {
         "concurrency": concurrency,
+        "processes": processes,
         "rows": done,
         "exit": proc.returncode,
         "wall_s": round(wall, 2),
@@ -329,31 +351,40 @@ def _run_batch(server: Server, workdir: Path, rows: int, concurrency: int) -> di
         # Steady state, start-up excluded: CPU time per row of vs and of the server.
         "vs_cpu_us_per_row": round(per_row[0]),
         "server_cpu_us_per_row": round(per_row[1]),
-        # How busy the vs process was (1.0: one core saturated, the most one process uses).
+        # How busy the vs processes were, in cores (1.0: one core saturated, the most
+        # one process can use; with --processes P, up to P).
         "vs_busy": round(steady * per_row[0] / 1e6, 2),
     }
 
 
-def bench_batch(latency: float, levels: list[int], rows: int) -> list[dict[str, Any]]:
+def bench_batch(
+    latency: float, levels: list[int], rows: int, processes: list[int]
+) -> list[dict[str, Any]]:
     print(f"\n== vs batch, k=5 n=5 (one call a row), {latency * 1000:.0f} ms server; {_load()}")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
-            n_rows = max(rows, 16 * concurrency)
-            with fixed_latency_server(latency) as server:
-                r = _run_batch(server, Path(tmp), n_rows, concurrency)
-            ideal = concurrency / latency
-            r["fraction"] = round(r["rows_per_s"] / ideal, 3)
-            results.append(r)
-            print(
-                f"  --concurrency {concurrency:>3}: {r['rows_per_s']:7.1f} rows/s"
-                f" ({r['fraction']:.2f} of {ideal:.0f}); {r['rows']} rows in {r['wall_s']} s"
-                f" (start-up {r['startup_s']} s, {r['wall_rows_per_s']} rows/s overall);"
-                f" peak RSS {r['peak_rss_mb']} MB; exit {r['exit']}\n"
-                f"{'':20}CPU a row: vs {r['vs_cpu_us_per_row']} us (busy"
-                f" {r['vs_busy']:.0%} of a core), server {r['server_cpu_us_per_row']} us"
-            )
+            for count in processes:
+                n_rows = max(rows, 16 * concurrency)
+                with fixed_latency_server(latency) as server:
+                    r = _run_batch(server, Path(tmp), n_rows, concurrency, count)
+                ideal = concurrency / latency
+                r["fraction"] = round(r["rows_per_s"] / ideal, 3)
+                results.append(r)
+                _print_batch(r, ideal)
     return results
+
+
+def _print_batch(r: dict[str, Any], ideal: float) -> None:
+    print(
+        f"  --concurrency {r['concurrency']:>3} --processes {r['processes']}:"
+        f" {r['rows_per_s']:7.1f} rows/s"
+        f" ({r['fraction']:.2f} of {ideal:.0f}); {r['rows']} rows in {r['wall_s']} s"
+        f" (start-up {r['startup_s']} s, {r['wall_rows_per_s']} rows/s overall);"
+        f" peak RSS {r['peak_rss_mb']} MB; exit {r['exit']}\n"
+        f"{'':20}CPU a row: vs {r['vs_cpu_us_per_row']} us (busy"
+        f" {r['vs_busy']:.2f} cores), server {r['server_cpu_us_per_row']} us"
+    )
 
 
 # -- adapters ----------------------------------------------------------------------
@@ -458,6 +489,7 @@ def main() -> None:
         "--adapter-concurrency", help="levels for the adapters (default: --concurrency)"
     )
     ap.add_argument("--rows", type=int, default=2000, help="rows per batch run (at least 16 x N)")
+    ap.add_argument("--processes", default="1,2", help="vs batch --processes, for each level")
     ap.add_argument("--adapter-rows", type=int, default=500, help="prompts per adapter run")
     ap.add_argument("--transport-concurrency", type=int, default=64)
     ap.add_argument("--waves", type=int, default=10, help="requests per transport run / in flight")
@@ -477,7 +509,8 @@ def main() -> None:
             args.latency, args.transport_concurrency, args.waves
         )
     if "batch" in sections:
-        figures["batch"] = bench_batch(args.latency, levels, args.rows)
+        counts = [int(x) for x in args.processes.split(",")]
+        figures["batch"] = bench_batch(args.latency, levels, args.rows, counts)
     if "adapters" in sections:
         figures["adapters"] = bench_adapters(args.latency, adapter_levels, args.adapter_rows)
     figures["max_rss_mb_self"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

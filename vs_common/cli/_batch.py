@@ -40,6 +40,7 @@ from vs_common.scale import (
     client_factory,
     count_rows,
     run_batch,
+    run_batch_processes,
     run_batch_ray,
 )
 
@@ -104,6 +105,12 @@ def run_batch_command(
     if args.workers < 1:
         msg = f"argument --workers: expected a positive integer, got {args.workers}"
         raise UsageError(msg)
+    if args.processes < 1:
+        msg = f"argument --processes: expected a positive integer, got {args.processes}"
+        raise UsageError(msg)
+    if args.processes > 1 and args.engine == "ray":
+        msg = "argument --processes: the local engine's; with --engine ray use --workers"
+        raise UsageError(msg)
     defaults = {key: getattr(args, key, None) for key in (*CONFIG_KEYS, *SELECT_KEYS)}
     defaults["distinct"] = True if args.distinct else None  # a row's own value wins
     defaults["max_calls"] = args.max_calls
@@ -127,6 +134,14 @@ def run_batch_command(
         try:
             if args.engine == "ray":
                 summary = _run_ray(options, backend.call, args.workers, printer)
+            elif args.processes > 1:
+                summary = run_batch_processes(
+                    options,
+                    client_factory(backend.call),
+                    args.processes,
+                    on_start=printer.start,
+                    on_row=printer.row,
+                )
             else:
                 summary = run_sync(
                     run_batch(options, backend.call, on_start=printer.start, on_row=printer.row)

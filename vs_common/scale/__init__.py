@@ -6,7 +6,9 @@
 * The crash-safe result store: an append-only JSONL output repaired on open,
   the ids already done, and an errors file (:class:`ResultStore`).
 * The local engine (:func:`run_batch`): one process, bounded memory for any
-  input size; what ``vs batch`` runs.
+  input size; what ``vs batch`` runs. :func:`run_batch_processes` is the same
+  over several worker processes (``vs batch --processes P``), for when one
+  core cannot keep up.
 
 Importing this package does not import Ray.
 
@@ -28,6 +30,7 @@ from vs_common.scale._jobs import (
 from vs_common.scale._keys import KeySet
 from vs_common.scale._local import BatchOptions, BatchSummary, run_batch
 from vs_common.scale._parquet import RESULT_COLUMNS, ParquetSink, result_row, result_schema
+from vs_common.scale._processes import run_batch_processes
 from vs_common.scale._ray import (
     ClientFactory,
     RayOptions,
@@ -106,6 +109,7 @@ __all__ = [
     "result_schema",
     "row_seed",
     "run_batch",
+    "run_batch_processes",
     "run_batch_ray",
     "run_job",
     "sample_dataset",

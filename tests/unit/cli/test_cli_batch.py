@@ -270,6 +270,17 @@ def test_workers_must_be_positive(tmp_path, fake_call):
     assert "--workers" in err
 
 
+def test_processes_must_be_positive_and_belong_to_the_local_engine(tmp_path, fake_call):
+    write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p"}])
+    code, err = batch(tmp_path, fake_call, "--processes", "0")
+    assert code == 2
+    assert "--processes: expected a positive integer, got 0" in err
+    code, err = batch(tmp_path, fake_call, "--engine", "ray", "--processes", "2")
+    assert code == 2
+    assert "with --engine ray use --workers" in err
+    assert not fake_call.requests
+
+
 def test_null_settings_in_a_line_take_the_command_default(tmp_path, fake_call):
     write_input(tmp_path / "in.jsonl", [{"id": 1, "prompt": "p", "k": None, "n": None}])
     code, err = batch(tmp_path, fake_call, "-k", "2", "-n", "4")

@@ -19,8 +19,8 @@ EXPECTED = [
     "count_lines", "count_rows", "distinct_policy", "errors_path_for", "failure_record",
     "id_key", "import_ray",
     "is_parquet", "parse_line", "parse_row", "ray_session", "read_jobs", "recover_output",
-    "result_record", "result_row", "result_schema", "row_seed", "run_batch", "run_batch_ray",
-    "run_job", "sample_dataset",
+    "result_record", "result_row", "result_schema", "row_seed", "run_batch",
+    "run_batch_processes", "run_batch_ray", "run_job", "sample_dataset",
 ]  # fmt: skip
 
 MODULES = [
@@ -29,6 +29,7 @@ MODULES = [
     "vs_common.scale._store",
     "vs_common.scale._jobs",
     "vs_common.scale._local",
+    "vs_common.scale._processes",
     "vs_common.scale._formats",
     "vs_common.scale._parquet",
     "vs_common.scale._ray",
