@@ -87,6 +87,15 @@ class BatchSummary:
     short: int = 0
     missing: int = 0
 
+    @classmethod
+    def opened(cls, store: ResultStore) -> BatchSummary:
+        """The counts of a run that just opened ``store`` (what it resumes and retries)."""
+        return cls(
+            resumed=len(store.done),
+            previous_errors=store.previous_errors,
+            errors_path=store.errors_path,
+        )
+
     def count_shortfall(self, record: Mapping[str, Any]) -> None:
         """Count a written result that holds fewer samples than its n."""
         shortfall = record.get("shortfall") or 0
@@ -126,11 +135,7 @@ async def run_batch(
         BatchAborted: ``max_consecutive_failures`` prompts failed in a row.
     """
     with ResultStore(options.output) as store:
-        summary = BatchSummary(
-            resumed=len(store.done),
-            previous_errors=store.previous_errors,
-            errors_path=store.errors_path,
-        )
+        summary = BatchSummary.opened(store)
         if on_start is not None:
             on_start(summary)
         source = jobs if jobs is not None else read_jobs(options.input, options.defaults)

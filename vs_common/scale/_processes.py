@@ -96,11 +96,7 @@ def run_batch_processes(
     per_process = max(1, math.ceil(options.concurrency / processes))
     settings = JobSettings(options.structured, options.retry, per_process, options.model)
     with ResultStore(options.output) as store:
-        summary = BatchSummary(
-            resumed=len(store.done),
-            previous_errors=store.previous_errors,
-            errors_path=store.errors_path,
-        )
+        summary = BatchSummary.opened(store)
         if on_start is not None:
             on_start(summary)
         source = jobs if jobs is not None else read_jobs(options.input, options.defaults)

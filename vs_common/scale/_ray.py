@@ -360,11 +360,7 @@ def run_batch_ray(
         ResultStore(options.output) as store,
         ray_session(ray_options.num_cpus, quiet=quiet) as ray,
     ):
-        summary = BatchSummary(
-            resumed=len(store.done),
-            previous_errors=store.previous_errors,
-            errors_path=store.errors_path,
-        )
+        summary = BatchSummary.opened(store)
         if on_start is not None:
             on_start(summary)
         settings = JobSettings(
