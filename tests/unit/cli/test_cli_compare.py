@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import json
 
@@ -13,6 +14,15 @@ from vs_common.evaluation import compare_methods, load_embedder, score
 from vs_common.methods import Method
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def needs_matplotlib() -> None:
+    """Fail, naming the missing extra, where a test draws charts (never a silent skip)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.fail(
+            "this test draws the report's charts and needs matplotlib: pip install"
+            ' "verbalized-sampling-kit[report]" (make install installs it)'
+        )
 
 
 def run(argv, call):
@@ -114,6 +124,7 @@ def test_load_embedder_notes_the_missing_extra(monkeypatch):
 
 
 def test_compare_command_prints_table_and_writes_report(tmp_path, fake_call, monkeypatch):
+    needs_matplotlib()
     monkeypatch.setattr(
         "vs_common.cli._compare.load_embedder", lambda enabled=True: (bag_of_letters, None)
     )
