@@ -85,7 +85,10 @@ def _free_port() -> int:
 def test_ray_address_runs_on_an_existing_cluster_and_leaves_it_running(tmp_path):
     ray_cli = Path(sys.executable).with_name("ray")
     if not ray_cli.exists():
-        pytest.skip("the ray command is not installed next to this Python")
+        pytest.fail(
+            'the ray command is not installed next to this Python: pip install'
+            ' "verbalized-sampling-kit[ray]" (make install installs it)'
+        )
     port = _free_port()
     # Short: Ray's unix sockets live under it (a path limit of about 100 bytes).
     temp_dir = Path(tempfile.mkdtemp(prefix="vsray"))
