@@ -86,7 +86,7 @@ def test_ray_address_runs_on_an_existing_cluster_and_leaves_it_running(tmp_path)
     ray_cli = Path(sys.executable).with_name("ray")
     if not ray_cli.exists():
         pytest.fail(
-            'the ray command is not installed next to this Python: pip install'
+            "the ray command is not installed next to this Python: pip install"
             ' "verbalized-sampling-kit[ray]" (make install installs it)'
         )
     port = _free_port()
