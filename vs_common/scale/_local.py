@@ -98,10 +98,19 @@ class BatchSummary:
 
     def count_shortfall(self, record: Mapping[str, Any]) -> None:
         """Count a written result that holds fewer samples than its n."""
-        shortfall = record.get("shortfall") or 0
-        if isinstance(shortfall, int) and shortfall > 0:
+        self.count_missing(shortfall_of(record))
+
+    def count_missing(self, shortfall: int) -> None:
+        """Count a written result that lacks ``shortfall`` samples (0: a whole one)."""
+        if shortfall > 0:
             self.short += 1
             self.missing += shortfall
+
+
+def shortfall_of(record: Mapping[str, Any]) -> int:
+    """The samples a result record lacks (its ``shortfall``; 0 when absent)."""
+    value = record.get("shortfall") or 0
+    return value if isinstance(value, int) else 0
 
 
 #: Called when the store is open (with the resume counts) and after each row.

@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vs_common.calls import Call
@@ -34,7 +34,7 @@ from vs_common.errors import VSError
 from vs_common.scale._formats import BatchError
 from vs_common.scale._inputs import read_jobs
 from vs_common.scale._jobs import FailureStreak, JobSettings, failure_record, limited, run_job
-from vs_common.scale._local import BatchOptions, BatchSummary, Observer
+from vs_common.scale._local import BatchOptions, BatchSummary, Observer, shortfall_of
 from vs_common.scale._rows import Job, RowError
 from vs_common.scale._store import ResultStore, encode_record
 
@@ -216,9 +216,7 @@ class _Driver:
         if ok:
             self.store.write_result(line)
             self.summary.written += 1
-            if isinstance(info, int) and info > 0:
-                self.summary.short += 1
-                self.summary.missing += info
+            self.summary.count_missing(info if isinstance(info, int) else 0)
             self.streak.succeeded()
             self._tick()
         else:
@@ -303,7 +301,7 @@ class _Worker:
             failure = failure_record(job, exc)
             self.done.append((False, encode_record(failure), str(failure["message"])))
         else:
-            shortfall = _shortfall(record)
+            shortfall = shortfall_of(record)
             self.done.append((True, encode_record(record), shortfall))
         finally:
             self.room.release()
@@ -320,8 +318,3 @@ class _Worker:
         if self.done:
             self.results.put(self.done)
             self.done = []
-
-
-def _shortfall(record: Mapping[str, Any]) -> int:
-    value = record.get("shortfall") or 0
-    return value if isinstance(value, int) else 0
