@@ -9,8 +9,11 @@ given as a fraction of it.
 Sections (``--sections``, all by default):
 
 * ``transports``: bare requests per second at ``--transport-concurrency`` in
-  flight, for the previous client (urllib in ``asyncio.to_thread``), the core
-  client (aiohttp), httpx, and the openai SDK on httpx and on aiohttp.
+  flight, and the CPU each request costs the client, for raw asyncio streams
+  (a reference), the previous client (urllib in ``asyncio.to_thread``), the
+  core client (its lean HTTP/1.1 pool), an aiohttp session (what the core
+  client uses behind a proxy), httpx, and the openai SDK on httpx and on
+  aiohttp.
 * ``batch``: ``vs batch in.jsonl -o out.jsonl --base-url ... --concurrency N``
   run as a user would (k=5, n=5: one call per row), for each N of
   ``--concurrency``. Rows/s is counted from the first row written to the
@@ -125,8 +128,10 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-async def _drive(send: Callable[[], Awaitable[Any]], concurrency: int, total: int) -> float:
-    """Send ``total`` requests, ``concurrency`` at a time; requests per second."""
+async def _drive(
+    send: Callable[[], Awaitable[Any]], concurrency: int, total: int
+) -> tuple[float, float]:
+    """Send ``total`` requests, ``concurrency`` at a time: requests/s, CPU us a request."""
     left = total
 
     async def worker() -> None:
@@ -136,9 +141,10 @@ async def _drive(send: Callable[[], Awaitable[Any]], concurrency: int, total: in
             await send()
 
     await asyncio.gather(*(send() for _ in range(concurrency)))  # warm-up: imports, the pool
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - started)
+    cpu_us = (time.process_time() - cpu) / total * 1e6  # threads (to_thread) included
+    return total / (time.perf_counter() - started), cpu_us
 
 
 # -- transports -------------------------------------------------------------------
@@ -200,6 +206,28 @@ def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
 
         return send, client.aclose
 
+    def aiohttp_session() -> Any:
+        import aiohttp
+
+        session: aiohttp.ClientSession | None = None
+
+        async def send() -> None:
+            nonlocal session
+            if session is None:  # made on the running loop
+                session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=0),
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    headers={"Content-Type": "application/json"},
+                )
+            async with session.post(url, data=data) as reply:
+                json.loads(await reply.read())
+
+        async def close() -> None:
+            if session is not None:
+                await session.close()
+
+        return send, close
+
     def httpx_client() -> Any:
         import httpx
 
@@ -233,7 +261,8 @@ def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
     return {
         "raw asyncio sockets (reference: no TLS, proxy, chunking)": raw,
         "urllib in to_thread (previous core client)": previous,
-        "aiohttp (core OpenAICompatClient)": core,
+        "core OpenAICompatClient (its lean HTTP/1.1 pool)": core,
+        "aiohttp ClientSession (the core client behind a proxy)": aiohttp_session,
         "httpx AsyncClient": httpx_client,
         "openai SDK on httpx (default)": openai_sdk(False),
         "openai SDK on aiohttp (DefaultAioHttpClient)": openai_sdk(True),
@@ -256,12 +285,22 @@ def bench_transports(latency: float, concurrency: int, waves: int) -> list[dict[
                         await close()
 
             try:
-                rate = asyncio.run(run())
+                rate, cpu_us = asyncio.run(run())
             except ImportError as exc:
                 print(f"  {name:<56} skipped ({exc.name} not installed)")
                 continue
-            rows.append({"transport": name, "req_per_s": round(rate, 1), "fraction": rate / ideal})
-            print(f"  {name:<56} {rate:7.1f} req/s  ({rate / ideal:.2f} of {ideal:.0f})")
+            rows.append(
+                {
+                    "transport": name,
+                    "req_per_s": round(rate, 1),
+                    "fraction": rate / ideal,
+                    "cpu_us_per_request": round(cpu_us),
+                }
+            )
+            print(
+                f"  {name:<56} {rate:7.1f} req/s  ({rate / ideal:.2f} of {ideal:.0f}),"
+                f" {cpu_us:4.0f} us CPU a request"
+            )
     return rows
 
 
