@@ -67,6 +67,7 @@ class RawServer:
     steps: list[Step]
     requests: list[bytes] = field(default_factory=list)
     connections: int = 0
+    closed_by_client: int = 0
 
     @property
     def url(self) -> str:
@@ -112,6 +113,7 @@ def raw() -> Iterator[RawServer]:
             while not stop.is_set():
                 request = _read_request(conn, pending)
                 if request is None:
+                    server.closed_by_client += 1
                     return
                 server.requests.append(request)
                 step = server.steps.pop(0) if server.steps else Step([ok()])
@@ -314,6 +316,24 @@ def test_idle_connections_are_dropped_after_keepalive(on_loop: Runner[Any], raw:
 
     on_loop(run())
     assert raw.connections == 2
+
+
+def test_connections_left_from_a_burst_are_closed_once_expired(
+    on_loop: Runner[Any], raw: RawServer
+) -> None:
+    for _ in range(4):
+        raw.steps.append(Step([ok()], delay=0.1))
+
+    async def run() -> None:
+        async with HTTPPool(raw.url, keepalive=0.3) as pool:
+            await asyncio.gather(*(pool.post(b"{}") for _ in range(4)))  # 4 connections
+            await asyncio.sleep(0.5)
+            await pool.post(b"{}")  # closes the 4 expired ones, opens one
+            await asyncio.sleep(0.2)
+            assert raw.closed_by_client == 4
+
+    on_loop(run())
+    assert raw.connections == 5
 
 
 def test_a_connection_the_server_closed_while_idle_is_not_reused(

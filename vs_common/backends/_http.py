@@ -385,8 +385,12 @@ class HTTPPool:
 
     def _reuse(self, loop: asyncio.AbstractEventLoop) -> _Connection | None:
         now = loop.time()
-        while self._idle:
-            connection = self._idle.pop()  # the most recently used: the least likely closed
+        idle = self._idle
+        # The oldest first: connections left over from a busier moment are closed, not kept.
+        while idle and now - idle[0].idle_since >= self.keepalive:
+            self._discard(idle.popleft())
+        while idle:
+            connection = idle.pop()  # the most recently used: the least likely closed
             if connection.reusable and now - connection.idle_since < self.keepalive:
                 return connection
             self._discard(connection)
