@@ -270,11 +270,6 @@ _MIX_R = 0x4973F715
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
 
 
-def _mix(x: int, y: int) -> int:
-    r = (_MIX_L * x - _MIX_R * y) & _M32
-    return r ^ (r >> 16)
-
-
 def _seeded_double(seed: int) -> float:
     """``np.random.Generator(np.random.PCG64(seed)).random()`` for 0 <= seed < 2**128."""
     x, m = _HASH_A
@@ -287,31 +282,44 @@ def _seeded_double(seed: int) -> float:
     p2 = v ^ (v >> 16)
     v = ((((seed >> 96) & _M32) ^ x[3]) * m[3]) & _M32
     p3 = v ^ (v >> 16)
-    # ...then each word, hashed, mixed into every other one, in order.
+    # ...then each word, hashed, mixed into every other one, in order (numpy's mix(),
+    # written out: a call each costs more than the arithmetic).
     v = ((p0 ^ x[4]) * m[4]) & _M32
-    p1 = _mix(p1, v ^ (v >> 16))
+    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p1 = r ^ (r >> 16)
     v = ((p0 ^ x[5]) * m[5]) & _M32
-    p2 = _mix(p2, v ^ (v >> 16))
+    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p2 = r ^ (r >> 16)
     v = ((p0 ^ x[6]) * m[6]) & _M32
-    p3 = _mix(p3, v ^ (v >> 16))
+    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p3 = r ^ (r >> 16)
     v = ((p1 ^ x[7]) * m[7]) & _M32
-    p0 = _mix(p0, v ^ (v >> 16))
+    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p0 = r ^ (r >> 16)
     v = ((p1 ^ x[8]) * m[8]) & _M32
-    p2 = _mix(p2, v ^ (v >> 16))
+    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p2 = r ^ (r >> 16)
     v = ((p1 ^ x[9]) * m[9]) & _M32
-    p3 = _mix(p3, v ^ (v >> 16))
+    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p3 = r ^ (r >> 16)
     v = ((p2 ^ x[10]) * m[10]) & _M32
-    p0 = _mix(p0, v ^ (v >> 16))
+    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p0 = r ^ (r >> 16)
     v = ((p2 ^ x[11]) * m[11]) & _M32
-    p1 = _mix(p1, v ^ (v >> 16))
+    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p1 = r ^ (r >> 16)
     v = ((p2 ^ x[12]) * m[12]) & _M32
-    p3 = _mix(p3, v ^ (v >> 16))
+    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p3 = r ^ (r >> 16)
     v = ((p3 ^ x[13]) * m[13]) & _M32
-    p0 = _mix(p0, v ^ (v >> 16))
+    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p0 = r ^ (r >> 16)
     v = ((p3 ^ x[14]) * m[14]) & _M32
-    p1 = _mix(p1, v ^ (v >> 16))
+    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p1 = r ^ (r >> 16)
     v = ((p3 ^ x[15]) * m[15]) & _M32
-    p2 = _mix(p2, v ^ (v >> 16))
+    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
+    p2 = r ^ (r >> 16)
     # generate_state(4, uint64): eight words from the pool in turn, read in pairs
     # (low word first) as seed high, seed low, increment high, increment low.
     w: list[int] = []
