@@ -96,6 +96,8 @@ _MAX_PROB_STR = 64  # "0.3", "30 %", "about 0.3": a longer string is prose, not 
 
 def to_prob(value: Any) -> float | None:
     """A stated probability as a float (percent signs divided out), or None."""
+    if type(value) is float:  # the common case, first
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):

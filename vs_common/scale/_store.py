@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, Self
 
+import orjson
+
 from vs_common.scale._formats import BatchError, count_lines, is_parquet
 from vs_common.scale._keys import KeySet
 from vs_common.scale._rows import id_key
@@ -180,13 +182,34 @@ class LineWriter:
 def encode_record(record: Mapping[str, Any]) -> bytes:
     r"""One record as a JSON line (no newline): UTF-8, no raw newline inside.
 
+    Compact JSON from orjson (a few µs a record where :mod:`json` takes 30);
+    what orjson does not write as :mod:`json` would (an int beyond 64 bits, a
+    key that is not a string, a datetime, a dataclass, a subclass of a JSON
+    type, any other object) makes it fail, and :mod:`json` writes the record
+    instead (``default=str``), as it always did. Two values come out
+    differently: NaN and infinities are written as ``null`` (the line stays
+    valid JSON, where :mod:`json` wrote ``NaN``), and an :class:`~enum.Enum`
+    that is not a str or int as its value (not its ``str()``).
+
     Example:
         >>> encode_record({"id": 1, "text": "a\nb"})
-        b'{"id": 1, "text": "a\\nb"}'
+        b'{"id":1,"text":"a\\nb"}'
+        >>> encode_record({"id": 2**70, "at": Path("x")})  # what orjson cannot write
+        b'{"id": 1180591620717411303424, "at": "x"}'
     """
-    return _RECORD_ENCODER.encode(record).encode("utf-8")
+    try:
+        return orjson.dumps(record, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _RECORD_ENCODER.encode(record).encode("utf-8")
 
 
+# Everything orjson would write differently from json.dumps(default=str) goes to the
+# fallback instead: these types raise (there is no ``default``) rather than being written.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 # json.dumps(record, ensure_ascii=False, default=str), without a new encoder per record.
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 

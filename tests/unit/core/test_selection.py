@@ -172,3 +172,32 @@ def test_draw_index_rejects_what_numpy_rejects(weights: list[float]) -> None:
 
     with pytest.raises(ValueError, match="Probabilities"):
         draw_index(np.random.default_rng(1), np.array(weights))
+
+
+def test_seeded_double_is_numpys_first_draw_for_seeds_of_every_size() -> None:
+    # select() draws with it instead of building Generator(PCG64(seed)): a seeded choice
+    # made before must stay the same, for a user's small seed or a batch's 64-bit row seed.
+    from vs_common.selection import _seeded_double
+
+    rnd = random.Random(7)
+    edges = [0, 1, 2, 2**32 - 1, 2**32, 2**64 - 1, 2**64, 2**96, 2**127, 2**128 - 1]
+    sizes = (1, 8, 31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128)
+    seeds = edges + [rnd.getrandbits(rnd.choice(sizes)) for _ in range(5000)]
+    for seed in seeds:
+        assert _seeded_double(seed) == np.random.default_rng(seed).random(), seed
+
+
+@pytest.mark.parametrize("seed", [2**128, 2**200 + 17, np.uint64(5), None])
+def test_seeds_beyond_the_fast_draw_still_draw_as_numpy(seed: object) -> None:
+    weights = selection_weights(DIST, "weighted")
+    chosen = {select(DIST, "weighted", seed=seed).index for _ in range(3)}  # type: ignore[arg-type]
+    if seed is not None:
+        expected = int(np.random.default_rng(seed).choice(len(weights), p=weights))  # type: ignore[arg-type]
+        assert chosen == {expected}
+    else:
+        assert chosen <= set(range(len(DIST)))
+
+
+def test_a_negative_seed_is_refused_as_numpy_refuses_it() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        select(DIST, "uniform", seed=-1)
