@@ -45,7 +45,10 @@ def test_n_requests_awaited_together_are_n_in_flight() -> None:
         assert server.served == 128
         assert server.peak_in_flight == 64
         # A thread pool of min(32, cores + 4) workers would need 64 / 6 waves (3.2 s).
-        assert first < 4 * LATENCY and second < 4 * LATENCY, (first, second)
+        # The first wave also opens 64 connections: on a loaded shared machine (the
+        # whole suite under coverage) that once took 1.2 s, so it gets twice the room.
+        assert first < 8 * LATENCY, (first, second)
+        assert second < 4 * LATENCY, (first, second)
         assert server.connections == 64  # the second wave reused the first's connections
 
 
