@@ -1,6 +1,6 @@
 """Fault-run completion: n=100, k=5 with 30% of calls faulted, per client path.
 
-Runs the core (aiohttp client), the LangChain sampler (ChatOpenAI) and the
+Runs the core (OpenAICompatClient), the LangChain sampler (ChatOpenAI) and the
 LlamaIndex workflow (OpenAILike) against the fault-injecting server and
 reports, for each: samples delivered of the n asked (n is a promise: a run
 short of n tops up with further calls, bounded), the top-up calls spent and
@@ -107,7 +107,7 @@ def main() -> None:
     rows = []
     for i, (name, runner) in enumerate(
         [
-            ("core (aiohttp client)", core),
+            ("core (OpenAICompatClient)", core),
             ("langchain sampler", langchain),
             ("llamaindex workflow", llamaindex),
         ]
