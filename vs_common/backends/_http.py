@@ -51,7 +51,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Self, cast
 
-__all__ = ["ConnectFailed", "ConnectionFailed", "HTTPPool", "Reply"]
+__all__ = ["AsyncClosing", "ConnectFailed", "ConnectionFailed", "HTTPPool", "Reply"]
 
 Reply = tuple[int, dict[str, str], bytes]
 """Status, headers (names in lower case) and the decoded body."""
@@ -296,7 +296,26 @@ def _decoded(body: bytes, coding: str) -> bytes:
     raise ConnectionFailed(msg)
 
 
-class HTTPPool:
+class AsyncClosing:
+    """``async with x:`` for an object with ``aclose()``: closes it on the way out."""
+
+    async def aclose(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class HTTPPool(AsyncClosing):
     """POST to one URL over a pool of keep-alive HTTP/1.1 connections (one event loop).
 
     Args:
@@ -423,14 +442,3 @@ class HTTPPool:
         for connection in list(self._open):
             self._discard(connection)
         await asyncio.sleep(0)  # let the transports run their close callbacks
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -66,11 +66,10 @@ import time
 import urllib.parse
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from vs_common._logging import logger
-from vs_common.backends._http import ConnectFailed, HTTPPool
+from vs_common.backends._http import AsyncClosing, ConnectFailed, HTTPPool
 from vs_common.calls import CallRequest, CallResponse, Usage, redact_secrets
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
 from vs_common.providers import (
@@ -155,7 +154,7 @@ class _Pool:
         return self.session is None or self.session.closed
 
 
-class OpenAICompatClient:
+class OpenAICompatClient(AsyncClosing):
     """Send :class:`~vs_common.calls.CallRequest` s to an OpenAI-compatible server.
 
     Args:
@@ -297,17 +296,6 @@ class OpenAICompatClient:
             pool = self._pools.get(loop)
         if pool is not None:
             await pool.keeper.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _pool(self) -> _Pool:
         loop = asyncio.get_running_loop()
