@@ -370,6 +370,12 @@ def test_bad_url_is_refused() -> None:
         HTTPPool("ftp://example.com/x")
 
 
+@pytest.mark.parametrize("value", ["a\r\nX-Evil: 1", "a\nb", "a\0", "caf\u00e9\u2603"])
+def test_a_header_that_would_break_the_request_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="'X-Key'"):
+        HTTPPool("http://127.0.0.1:1/v", {"X-Key": value})
+
+
 def test_tls_with_the_certificate_checked(
     on_loop: Runner[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

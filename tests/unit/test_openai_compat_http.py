@@ -406,3 +406,10 @@ async def test_api_key_echoed_by_the_server_is_redacted(fake: FakeServer):
 def test_rejects_non_http_base_url():
     with pytest.raises(ValueError, match="http"):
         OpenAICompatClient("file:///etc/passwd", "m")
+
+
+@pytest.mark.parametrize("key", [SECRET + "\n", " " + SECRET, SECRET + "\r\nX-Evil: 1"])
+def test_an_api_key_with_a_line_break_or_padding_is_refused_without_showing_it(key: str):
+    with pytest.raises(ValueError, match="api_key") as info:
+        OpenAICompatClient("http://127.0.0.1:1/v1", "m", api_key=key)
+    assert SECRET not in str(info.value)

@@ -51,7 +51,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Self, cast
 
-__all__ = ["AsyncClosing", "ConnectFailed", "ConnectionFailed", "HTTPPool", "Reply"]
+__all__ = ["AsyncClosing", "ConnectFailed", "ConnectionFailed", "HTTPPool", "Reply", "uses_proxy"]
 
 Reply = tuple[int, dict[str, str], bytes]
 """Status, headers (names in lower case) and the decoded body."""
@@ -277,6 +277,31 @@ class _Connection(asyncio.Protocol):
             exchange.future.set_exception(exc)
 
 
+def uses_proxy(url: str) -> bool:
+    """Whether the environment names a proxy for ``url`` that ``NO_PROXY`` does not exempt.
+
+    ``HTTP_PROXY`` for ``http://`` URLs, ``HTTPS_PROXY`` for ``https://`` ones
+    (either case), as urllib and aiohttp read them.
+
+    Example:
+        >>> isinstance(uses_proxy("http://api.example.com/v1"), bool)
+        True
+    """
+    import urllib.request  # only when a pool opens or the command probes a server
+
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies()
+    return parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decoded(body: bytes, coding: str) -> bytes:
     coding = coding.strip().lower()
     if not coding or coding == "identity":
@@ -358,7 +383,11 @@ class HTTPPool(AsyncClosing):
         if parts.query:
             target += f"?{parts.query}"
         lines = [f"POST {target} HTTP/1.1", f"Host: {host_header}"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        for name, value in (headers or {}).items():
+            if any(c in f"{name}{value}" for c in "\r\n\0") or not _latin1(f"{name}{value}"):
+                msg = f"header {name!r}: a line break, NUL or non-Latin-1 character"
+                raise ValueError(msg)
+            lines.append(f"{name}: {value}")
         lines.append("Accept-Encoding: gzip, deflate")
         self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
         self._idle: collections.deque[_Connection] = collections.deque()

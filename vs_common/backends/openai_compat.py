@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vs_common._logging import logger
-from vs_common.backends._http import AsyncClosing, ConnectFailed, HTTPPool
+from vs_common.backends._http import AsyncClosing, ConnectFailed, HTTPPool, uses_proxy
 from vs_common.calls import CallRequest, CallResponse, Usage, redact_secrets
 from vs_common.errors import VSError, VSStructuredOutputUnsupported, VSTransientError
 from vs_common.providers import (
@@ -121,17 +121,6 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _proxied(url: str) -> bool:
-    """Whether the environment names a proxy for ``url`` (and NO_PROXY does not exempt it)."""
-    import urllib.request  # only when a pool opens
-
-    parts = urllib.parse.urlsplit(url)
-    proxies = urllib.request.getproxies()
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 @dataclass
@@ -197,6 +186,12 @@ class OpenAICompatClient(AsyncClosing):
             isinstance(max_connections, bool) or max_connections < 1
         ):
             msg = f"max_connections must be at least 1 or None, got {max_connections!r}"
+            raise ValueError(msg)
+        if api_key is not None and (
+            api_key != api_key.strip() or any(c in api_key for c in "\r\n\0")
+        ):
+            # Checked here rather than on the first request; the key itself is never shown.
+            msg = "api_key has surrounding white space or a line break (a copy-paste slip?)"
             raise ValueError(msg)
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -310,7 +305,7 @@ class OpenAICompatClient(AsyncClosing):
         }
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        if self._trust_env and _proxied(self.url):
+        if self._trust_env and uses_proxy(self.url):
             import yarl  # aiohttp's own dependency
 
             session = self._session(headers)

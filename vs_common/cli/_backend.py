@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from vs_common.backends import OpenAICompatClient
+from vs_common.backends._http import uses_proxy
 from vs_common.backends.local_server import (
     LOCAL_EXTRA_HINT,
     LocalModelServer,
@@ -136,13 +137,6 @@ def _check_url(url: str) -> None:
         raise UsageError(msg) from None
 
 
-def _uses_proxy(url: str) -> bool:
-    parts = urllib.parse.urlsplit(url)
-    proxies = urllib.request.getproxies()
-    host = parts.hostname or ""
-    return parts.scheme in proxies and not urllib.request.proxy_bypass(host)
-
-
 def check_reachable(url: str, timeout: float = _PROBE_TIMEOUT) -> None:
     """Fail fast, with one clear line, when nothing listens at ``url``.
 
@@ -152,7 +146,7 @@ def check_reachable(url: str, timeout: float = _PROBE_TIMEOUT) -> None:
     Raises:
         CLIError: The host does not resolve or refuses the connection.
     """
-    if _uses_proxy(url):
+    if uses_proxy(url):
         return
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -183,14 +177,17 @@ def discover_model(url: str, api_key: str | None, timeout: float = _PROBE_TIMEOU
 
 
 def _client(options: BackendOptions, url: str, model: str, key: str | None) -> OpenAICompatClient:
-    return OpenAICompatClient(
-        url,
-        model,
-        api_key=key,
-        timeout=options.timeout,
-        temperature=options.temperature,
-        max_tokens=options.max_tokens,
-    )
+    try:
+        return OpenAICompatClient(
+            url,
+            model,
+            api_key=key,
+            timeout=options.timeout,
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+        )
+    except ValueError as exc:  # e.g. an API key with a line break in it
+        raise CLIError(str(exc)) from None
 
 
 @contextlib.contextmanager

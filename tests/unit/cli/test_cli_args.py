@@ -161,6 +161,19 @@ def test_error_replies_do_not_leak_the_key(monkeypatch, fake_openai):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_key_with_a_line_break_is_one_clear_line_that_does_not_show_it(monkeypatch, fake_openai):
+    monkeypatch.setenv("VS_TEST_KEY", SECRET + "\n")
+    code, out, err = run(
+        ["generate", "Tell a joke", "--base-url", fake_openai.url, "--api-key-env", "VS_TEST_KEY"]
+    )
+    assert code != 0
+    assert "api_key" in err
+    assert "line break" in err
+    assert SECRET not in out + err
+    assert len(err.strip().splitlines()) == 1
+    assert not fake_openai.headers  # nothing was sent
+
+
 def test_openai_key_is_not_sent_to_another_base_url(monkeypatch, fake_openai):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     code, _, err = run(["generate", "Tell a joke", "--base-url", fake_openai.url, "--model", "m"])
