@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import ssl
@@ -321,12 +322,12 @@ def _decoded(body: bytes, coding: str) -> bytes:
     raise ConnectionFailed(msg)
 
 
-class AsyncClosing:
+class AsyncClosing(abc.ABC):
     """``async with x:`` for an object with ``aclose()``: closes it on the way out."""
 
+    @abc.abstractmethod
     async def aclose(self) -> None:
         """Release what the object holds."""
-        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         return self

@@ -378,15 +378,11 @@ class OpenAICompatClient(AsyncClosing):
             try:
                 status, reply_headers, body = await pool.lean.post(data)
             except TimeoutError as exc:
-                msg = f"Timed out after {self.timeout:g} s waiting for {self.url}"
-                raise VSTransientError(msg) from exc
+                raise self._transport_error(exc) from exc
             except ConnectFailed as exc:  # refused, unresolvable, unreachable, TLS
-                msg = f"Could not reach {self.url}: {self._redact(str(exc))}"
-                raise VSTransientError(msg) from None
+                raise self._transport_error(exc, connecting=True) from None
             except OSError as exc:  # reset, closed early, a malformed reply
-                reason = self._redact(str(exc)) or type(exc).__name__
-                msg = f"Connection to {self.url} failed: {type(exc).__name__}: {reason}"
-                raise VSTransientError(msg) from None
+                raise self._transport_error(exc) from None
         _log.debug("POST %s -> HTTP %d in %.3f s", self.url, status, time.perf_counter() - started)
         return status, reply_headers, body
 
@@ -401,16 +397,23 @@ class OpenAICompatClient(AsyncClosing):
                 # case-insensitive headers; read only on errors
                 return response.status, response.headers, body
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
-            msg = f"Timed out after {self.timeout:g} s waiting for {self.url}"
-            raise VSTransientError(msg) from exc
+            raise self._transport_error(exc) from exc
         except aiohttp.ClientConnectorError as exc:  # refused, unresolvable, unreachable
-            msg = f"Could not reach {self.url}: {self._redact(str(exc))}"
-            raise VSTransientError(msg) from None
+            raise self._transport_error(exc, connecting=True) from None
         except (aiohttp.ClientError, OSError) as exc:
             # A reset connection, a body cut short, a malformed reply.
+            raise self._transport_error(exc) from None
+
+    def _transport_error(self, exc: BaseException, *, connecting: bool = False) -> VSError:
+        """The transient error for a timeout, a failed connect or a broken exchange."""
+        if isinstance(exc, TimeoutError):
+            msg = f"Timed out after {self.timeout:g} s waiting for {self.url}"
+        elif connecting:
+            msg = f"Could not reach {self.url}: {self._redact(str(exc))}"
+        else:
             reason = self._redact(str(exc)) or type(exc).__name__
             msg = f"Connection to {self.url} failed: {type(exc).__name__}: {reason}"
-            raise VSTransientError(msg) from None
+        return VSTransientError(msg)
 
     def _http_error(
         self,
