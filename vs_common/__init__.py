@@ -5,6 +5,11 @@ Example:
     >>> msgs = build_messages("Write a joke about coffee", VSConfig(k=5))
     >>> parse_distribution('[{"text": "Decaf?", "probability": 1}]').texts
     ['Decaf?']
+
+In one line, on your server, OpenAI, or the embedded model (see :func:`verbalize`):
+
+    >>> verbalize("Write a joke about coffee", k=5, tau=0.12).sample(seed=7).text  # doctest: +SKIP
+    'Decaf: all the taste, none of the point.'
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vs_common._verbalize import averbalize, verbalize
     from vs_common.calls import Call, CallRequest, CallResponse, Message, StructuredMode, Usage
     from vs_common.distribution import (
         CallFailure,
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
         ProbabilityFormat,
         VSConfig,
         build_messages,
+        completion_prompt,
         followup_instruction,
         response_schema,
         system_instruction,
@@ -73,8 +80,10 @@ _LAZY: dict[str, str] = {
     "VSStructuredOutputUnsupported": "vs_common.errors",
     "VSTransientError": "vs_common.errors",
     "VerbalizedDistribution": "vs_common.distribution",
+    "averbalize": "vs_common._verbalize",
     "build_messages": "vs_common.methods",
     "check_strategy": "vs_common.selection",
+    "completion_prompt": "vs_common.methods",
     "followup_instruction": "vs_common.methods",
     "is_transient": "vs_common.providers",
     "normalize_key": "vs_common.distribution",
@@ -87,6 +96,7 @@ _LAZY: dict[str, str] = {
     "select": "vs_common.selection",
     "selection_weights": "vs_common.selection",
     "system_instruction": "vs_common.methods",
+    "verbalize": "vs_common._verbalize",
 }
 
 __all__ = [
@@ -116,8 +126,10 @@ __all__ = [
     "VSTransientError",
     "VerbalizedDistribution",
     "__version__",
+    "averbalize",
     "build_messages",
     "check_strategy",
+    "completion_prompt",
     "followup_instruction",
     "is_transient",
     "normalize_key",
@@ -130,6 +142,7 @@ __all__ = [
     "select",
     "selection_weights",
     "system_instruction",
+    "verbalize",
 ]
 
 

@@ -26,7 +26,15 @@ from vs_common.errors import (
     VSSamplingError,
     VSStructuredOutputUnsupported,
 )
-from vs_common.methods import VSConfig, build_messages, response_schema
+from vs_common.methods import (
+    COMPLETION_STOP,
+    Method,
+    VSConfig,
+    build_messages,
+    completion_prompt,
+    response_schema,
+    trim_completion,
+)
 from vs_common.parsing import parse_distribution
 from vs_common.providers import is_transient, normalize_finish_reason, retry_after_seconds
 from vs_common.types import CallFailure, Message, StructuredMode, Usage
@@ -168,8 +176,12 @@ class _Run:
         jitter_seed: int | None,
         on_progress: Callable[[Progress], None] | None,
         planned: int,
+        completion: str | None = None,
     ) -> None:
         self.config = config
+        # direct_base: the plain-text prompt sent to /completions (no messages)
+        self.completion = completion
+        self.parse_method = Method.DIRECT if completion is not None else config.method
         self.call = call
         self.retry = retry
         self.sleep = sleep
@@ -253,6 +265,8 @@ class _Run:
                 schema=self.schema if mode != "text" else None,
                 call_index=index,
                 attempt=attempt,
+                prompt=self.completion,
+                stop=COMPLETION_STOP if self.completion is not None else (),
             )
             attempt += 1
             try:
@@ -290,13 +304,15 @@ class _Run:
                         continue
                 return self._failed(index, attempt, exc)
             response = _as_response(raw)
+            if self.completion is not None and isinstance(response.output, str):
+                response.output = trim_completion(response.output)
             if response.usage is not None:
                 self.usage = self.usage + response.usage
                 self.usage_seen = True
             try:
                 dist = parse_distribution(
                     response.output,
-                    method=self.config.method,
+                    method=self.parse_method,
                     truncated=normalize_finish_reason(response.finish_reason) == "length",
                 )
             except VSParseError as exc:
@@ -309,7 +325,8 @@ class _Run:
                         reasks,
                         self.retry.max_reasks,
                     )
-                    msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
+                    if self.completion is None:  # a completion is simply asked again
+                        msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
             # dist.num_calls is 0 here (1 in what on_progress sees): _result sets the run's.
@@ -396,7 +413,8 @@ async def run_calls(
     policy = retry if retry is not None else RetryPolicy()
     planned = config.num_calls
     check_run_args(config, max_concurrency, min_successes, planned)
-    base = build_messages(prompt, config)
+    completion = completion_prompt(prompt, config) if config.method.is_completion else None
+    base: list[Message] = [] if completion is not None else build_messages(prompt, config)
     run = _Run(
         config,
         call,
@@ -407,6 +425,7 @@ async def run_calls(
         jitter_seed=jitter_seed,
         on_progress=on_progress,
         planned=planned,
+        completion=completion,
     )
     if config.method.is_conversation:
         outcomes = await _conversation(run, prompt, planned)

@@ -61,6 +61,16 @@ class CallRequest:
         tool_name: Name to give the tool in tool mode.
         call_index: Which of the run's calls this is (0-based).
         attempt: 0 for the first try, then 1, 2... for retries and re-asks.
+        prompt: Set for a completion request (``direct_base``): the plain
+            text a base model continues (``POST /completions``, no chat
+            template); ``messages`` is then empty. A backend that can only
+            chat must refuse it (raise :class:`~vs_common.errors.VSConfigError`),
+            never send it as a chat message.
+        stop: Where the completion should end (sent as ``stop``).
+
+    Example:
+        >>> CallRequest(messages=[], prompt="Once upon a time").is_completion
+        True
     """
 
     messages: list[Message]
@@ -69,6 +79,13 @@ class CallRequest:
     tool_name: str = TOOL_NAME
     call_index: int = 0
     attempt: int = 0
+    prompt: str | None = None
+    stop: tuple[str, ...] = ()
+
+    @property
+    def is_completion(self) -> bool:
+        """Whether this is a plain-text completion request (``prompt`` is set)."""
+        return self.prompt is not None
 
 
 @dataclass

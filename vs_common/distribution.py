@@ -10,14 +10,17 @@ Example:
 
 from __future__ import annotations
 
+import html
 import math
-from collections.abc import Iterable, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from vs_common.errors import VSConfigError
 from vs_common.selection import select
 from vs_common.types import CallFailure, DistinctStats, StopReason, Strategy, Usage
 
@@ -101,6 +104,9 @@ class VerbalizedDistribution(BaseModel):
             replies were cut short or calls failed.
         distinct: For a distinct-N run (``run_sampling(..., distinct=...)``):
             how many distinct, after how many calls, and why it stopped.
+        history: What was done to it after sampling, in order: each
+            :meth:`filter` (with a relaxed tail threshold, if any),
+            :meth:`map` and :meth:`reweight`.
 
     Example:
         >>> d = VerbalizedDistribution.from_pairs([("a", 30), ("b", 70)])
@@ -120,6 +126,7 @@ class VerbalizedDistribution(BaseModel):
     shortfall: int = 0
     top_up_calls: int = 0
     distinct: DistinctStats | None = None
+    history: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_pairs(
@@ -224,6 +231,217 @@ class VerbalizedDistribution(BaseModel):
         """Pool several calls' distributions; see :func:`pool`."""
         return pool(dists)
 
+    # -- operations: each returns a new distribution ---------------------------------
+
+    def filter(
+        self,
+        predicate: Callable[[Candidate], bool] | None = None,
+        *,
+        below: float | None = None,
+        min_k_survivors: int = 0,
+    ) -> VerbalizedDistribution:
+        """The candidates that pass, probabilities renormalized among them.
+
+        ``below=tau`` keeps the tail: the candidates whose *stated*
+        probability (``raw_probability``, else ``probability``) is below tau,
+        the rule of the ``tail`` selection strategy and of the paper's tail
+        prompt. When fewer than ``min_k_survivors`` are below it, tau is
+        relaxed to the lowest value that keeps that many (the least probable
+        ones; ties at the boundary are all kept), and :attr:`history` says so.
+        (The authors' package keeps p >= tau instead, which drops the very
+        tail that the tail prompt asks for.)
+
+        Args:
+            predicate: Keep a candidate when this returns True.
+            below: Keep stated probabilities below this tail threshold, in (0, 1].
+            min_k_survivors: With ``below``: the fewest candidates to keep.
+
+        Returns:
+            A new distribution; ``raw_probability``, ``count``, ``repairs``
+            and the run's records are kept, ``index`` is renumbered.
+
+        Raises:
+            VSConfigError: Neither ``predicate`` nor ``below``, a bad value,
+                or no candidate left.
+
+        Example:
+            >>> d = VerbalizedDistribution.from_pairs([("a", 0.5), ("b", 0.3), ("c", 0.2)])
+            >>> d.filter(below=0.25).texts
+            ['c']
+            >>> relaxed = d.filter(below=0.25, min_k_survivors=2)
+            >>> relaxed.texts, [round(c.probability, 2) for c in relaxed.candidates]
+            (['b', 'c'], [0.6, 0.4])
+            >>> relaxed.history[-1]
+            'filter: 1 of 3 candidates below tau=0.25, fewer than 2; tau relaxed to 0.3: kept 2'
+        """
+        if predicate is None and below is None:
+            msg = "filter needs a predicate, below=tau, or both"
+            raise VSConfigError(msg, field="predicate")
+        if below is not None and (
+            isinstance(below, bool) or not math.isfinite(below) or not 0.0 < below <= 1.0
+        ):
+            msg = f"below must be a tail threshold in (0, 1], got {below!r}"
+            raise VSConfigError(msg, field="below")
+        if isinstance(min_k_survivors, bool) or min_k_survivors < 0:
+            msg = f"min_k_survivors must be an integer >= 0, got {min_k_survivors!r}"
+            raise VSConfigError(msg, field="min_k_survivors")
+        kept = list(self.candidates)
+        notes: list[str] = []
+        if predicate is not None:
+            kept = [c for c in kept if predicate(c)]
+            notes.append(f"filter: {len(kept)} of {len(self)} kept by {_name(predicate)}")
+        if below is not None:
+            kept, note = _tail(kept, below, min_k_survivors)
+            notes.append(note)
+        if not kept:
+            msg = f"the filter kept none of the {len(self)} candidates ({'; '.join(notes)})"
+            raise VSConfigError(msg, field="below" if predicate is None else "predicate")
+        return self._with(kept, [c.probability for c in kept], notes)
+
+    def map(self, fn: Callable[[Candidate], str]) -> VerbalizedDistribution:
+        """New texts, ``fn(candidate)``, with the same probabilities.
+
+        Candidates that end up with the same text stay separate (pool them
+        with :func:`pool` to merge them).
+
+        Raises:
+            VSConfigError: ``fn`` returned something that is not a string.
+
+        Example:
+            >>> d = VerbalizedDistribution.from_pairs([("decaf", 0.75), ("latte", 0.25)])
+            >>> d.map(lambda c: c.text.title()).texts
+            ['Decaf', 'Latte']
+        """
+        texts: list[str] = []
+        for c in self.candidates:
+            text: object = fn(c)  # typed str, but user code: checked
+            if not isinstance(text, str):
+                kind = type(text).__name__
+                msg = f"map: {_name(fn)} returned {kind}, not str, for candidate {c.index}"
+                raise VSConfigError(msg, field="fn")
+            texts.append(text)
+        kept = [
+            c.model_copy(update={"text": t}) for c, t in zip(self.candidates, texts, strict=True)
+        ]
+        return self._with(kept, [c.probability for c in kept], [f"map: texts by {_name(fn)}"])
+
+    def reweight(self, fn: Callable[[Candidate], float]) -> VerbalizedDistribution:
+        """New probabilities, ``fn(candidate)`` renormalized; stated ones are kept.
+
+        Raises:
+            VSConfigError: A weight that is negative, not finite or not a
+                number, or all weights zero.
+
+        Example:
+            >>> d = VerbalizedDistribution.from_pairs([("a", 0.9), ("bbb", 0.1)])
+            >>> r = d.reweight(lambda c: len(c.text))
+            >>> [round(c.probability, 2) for c in r.candidates], r.candidates[0].raw_probability
+            ([0.25, 0.75], 0.9)
+        """
+        weights: list[float] = []
+        for c in self.candidates:
+            w: object = fn(c)  # typed float, but user code: checked
+            value = float(w) if isinstance(w, numbers.Real) else -1.0
+            if not (math.isfinite(value) and value >= 0.0):
+                msg = (
+                    f"reweight: {_name(fn)} gave candidate {c.index} the weight {w!r};"
+                    " weights must be finite numbers >= 0"
+                )
+                raise VSConfigError(msg, field="fn")
+            weights.append(value)
+        if self.candidates and math.fsum(weights) <= 0.0:
+            msg = f"reweight: {_name(fn)} gave every candidate the weight 0"
+            raise VSConfigError(msg, field="fn")
+        note = f"reweight: probabilities by {_name(fn)}, renormalized"
+        return self._with(list(self.candidates), weights, [note])
+
+    def to_markdown(self, max_items: int | None = None, max_chars: int | None = None) -> str:
+        r"""A markdown table of the candidates, then what was repaired or done.
+
+        Texts are escaped for a table cell (``|``, line breaks, HTML), so a
+        model's text cannot break the table or inject markup.
+
+        Args:
+            max_items: Show at most this many (the most probable first stay
+                in the model's order); None shows all.
+            max_chars: Cut each text to this many characters; None keeps it whole.
+
+        Example:
+            >>> d = VerbalizedDistribution.from_pairs([("Decaf | why?", 0.6), ("Latte", 0.4)])
+            >>> print(d.to_markdown())
+            | # | probability | stated | text |
+            |---:|---:|---:|---|
+            | 1 | 0.600 | 0.6 | Decaf \| why? |
+            | 2 | 0.400 | 0.4 | Latte |
+        """
+        shown = self.candidates if max_items is None else self.candidates[: max(0, max_items)]
+        lines = ["| # | probability | stated | text |", "|---:|---:|---:|---|"]
+        for c in shown:
+            text = (
+                c.text
+                if max_chars is None or len(c.text) <= max_chars
+                else c.text[:max_chars] + "…"
+            )
+            stated = "" if c.raw_probability is None else f"{c.raw_probability:g}"
+            lines.append(f"| {c.index + 1} | {c.probability:.3f} | {stated} | {_cell(text)} |")
+        if len(shown) < len(self.candidates):
+            lines.append(f"\n({len(self.candidates) - len(shown)} more)")
+        notes = [*(f"- repaired: {_cell(r)}" for r in self.repairs)]
+        notes += [f"- {_cell(h)}" for h in self.history]
+        if self.failures:
+            notes.append(f"- {len(self.failures)} call(s) failed")
+        if self.shortfall:
+            notes.append(f"- short by {self.shortfall} of the {self.requested} samples asked for")
+        if notes:
+            lines += ["", *notes]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        """Shown by Jupyter and IPython notebooks."""
+        return self.to_markdown(max_chars=300)
+
+    def _with(
+        self, kept: list[Candidate], weights: list[float], notes: list[str]
+    ) -> VerbalizedDistribution:
+        """A copy with these candidates, their weights renormalized, and ``notes`` added."""
+        total = math.fsum(weights)
+        history = [*self.history, *notes]
+        if kept and total <= 0.0:
+            history.append("all remaining probabilities were zero; used uniform weights")
+            weights, total = [1.0] * len(kept), float(len(kept))
+        candidates = [
+            c.model_copy(update={"probability": w / total, "index": i})
+            for i, (c, w) in enumerate(zip(kept, weights, strict=True))
+        ]
+        return self.model_copy(update={"candidates": candidates, "history": history})
+
+
+def _stated(c: Candidate) -> float:
+    """The probability the model stated (the tail rule of ``select(..., "tail")`` too)."""
+    return c.raw_probability if c.raw_probability is not None else c.probability
+
+
+def _tail(kept: list[Candidate], tau: float, at_least: int) -> tuple[list[Candidate], str]:
+    """The candidates stated below ``tau``, relaxing tau to keep ``at_least`` of them."""
+    tail = [c for c in kept if _stated(c) < tau]
+    need = min(at_least, len(kept))
+    note = f"filter: {len(tail)} of {len(kept)} candidates below tau={tau:g}"
+    if len(tail) >= need:
+        return tail, note
+    relaxed = sorted(_stated(c) for c in kept)[need - 1]
+    tail = [c for c in kept if _stated(c) <= relaxed]
+    return tail, f"{note}, fewer than {need}; tau relaxed to {relaxed:g}: kept {len(tail)}"
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    escaped = html.escape(text, quote=False).replace("|", "\\|")
+    return "<br>".join(escaped.splitlines())
+
 
 def _clean_raw(kept: list[tuple[str, float | None]], notes: list[str]) -> list[float | None]:
     raws: list[float | None] = []
@@ -305,6 +523,7 @@ def pool_with(dists: Iterable[VerbalizedDistribution], **fields: Any) -> Verbali
     reasons = [d.reasoning for d in items if d.reasoning]
     data["reasoning"] = "\n\n".join(reasons) if reasons else None
     data["repairs"] = [r for d in items for r in d.repairs]
+    data["history"] = [h for d in items for h in d.history]
     if "usage" not in fields:
         usage: Usage | None = None
         for u in (d.usage for d in items):

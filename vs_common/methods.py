@@ -29,14 +29,17 @@ from vs_common.calls import Message
 from vs_common.errors import VSConfigError
 
 __all__ = [
+    "COMPLETION_STOP",
     "Method",
     "OutputFormat",
     "ProbabilityFormat",
     "VSConfig",
     "build_messages",
+    "completion_prompt",
     "followup_instruction",
     "response_schema",
     "system_instruction",
+    "trim_completion",
 ]
 
 ProbabilityFormat = Literal["probability", "percentage", "confidence"]
@@ -44,7 +47,13 @@ OutputFormat = Literal["json", "xml"]
 
 
 class Method(StrEnum):
-    """The seven prompting methods of the paper's Table 1."""
+    """The seven prompting methods of the paper's Table 1, and ``direct_base``.
+
+    ``direct_base`` is the paper's base-model reference (its Figure 4): the
+    prompt as a plain-text completion (``POST /completions``, no chat
+    template) for a pretrained model without alignment; see
+    :func:`completion_prompt`.
+    """
 
     DIRECT = "direct"
     COT = "cot"
@@ -53,6 +62,7 @@ class Method(StrEnum):
     VS_STANDARD = "vs_standard"
     VS_COT = "vs_cot"
     VS_MULTI = "vs_multi"
+    DIRECT_BASE = "direct_base"
 
     @property
     def is_list(self) -> bool:
@@ -68,6 +78,11 @@ class Method(StrEnum):
     def is_conversation(self) -> bool:
         """True for methods whose calls are the turns of one conversation."""
         return self in (Method.MULTI_TURN, Method.VS_MULTI)
+
+    @property
+    def is_completion(self) -> bool:
+        """True for methods sent as a plain-text completion, not as chat messages."""
+        return self is Method.DIRECT_BASE
 
 
 _LIST_METHODS = frozenset({Method.SEQUENCE, Method.VS_STANDARD, Method.VS_COT, Method.VS_MULTI})
@@ -257,6 +272,12 @@ def system_instruction(config: VSConfig) -> str:
         True
     """
     m = config.method
+    if m is Method.DIRECT_BASE:
+        msg = (
+            "direct_base has no system instruction: it sends completion_prompt(prompt,"
+            " config) to /completions, for a base (pretrained) model"
+        )
+        raise VSConfigError(msg, field="method")
     if m in (Method.DIRECT, Method.MULTI_TURN):
         return (
             f"Generate a response to the input prompt.{_words(config, False)}"
@@ -356,6 +377,12 @@ def build_messages(
         >>> [m["role"] for m in build_messages("Joke", cfg, history=["A joke."])]
         ['system', 'user', 'assistant', 'user']
     """
+    if config.method.is_completion:
+        msg = (
+            "direct_base is sent as a plain-text completion, not as chat messages:"
+            " use completion_prompt(prompt, config)"
+        )
+        raise VSConfigError(msg, field="method")
     instruction = _instruction(config)
     if isinstance(prompt, str):
         if not prompt.strip():
@@ -378,13 +405,76 @@ def build_messages(
     return messages
 
 
+COMPLETION_STOP: tuple[str, ...] = ("### User:", "### Assistant:")
+"""Where a base model's completion ends: the next turn marker it invents."""
+
+_ROLE_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
+def completion_prompt(prompt: str | Sequence[Message], config: VSConfig | None = None) -> str:
+    r"""The plain-text prompt of ``direct_base``: the request as a base model continues it.
+
+    A pretrained model without a chat template only continues text, so the
+    request is framed as a transcript that ends where the answer begins, as
+    in the authors' experiments (``### User: ...`` then ``### Assistant: ``);
+    the reply ends at the next turn marker (:data:`COMPLETION_STOP`, cut by
+    :func:`trim_completion`).
+
+    Args:
+        prompt: The user's task, or a conversation (role/content dicts).
+        config: The settings; only ``word_hint`` is used.
+
+    Returns:
+        The text to send to ``POST /completions``.
+
+    Raises:
+        VSConfigError: The prompt is empty or the conversation has no user turn.
+
+    Example:
+        >>> completion_prompt("Write a joke about coffee")
+        '### User: Write a joke about coffee\n### Assistant: '
+    """
+    words = _words(config, False) if config is not None else ""
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            msg = "prompt must be a non-empty string"
+            raise VSConfigError(msg, field="prompt")
+        return f"### User: {prompt}{words}\n### Assistant: "
+    turns = _checked_turns(prompt)
+    lines = [f"### {_ROLE_LABELS.get(m['role'], m['role'].title())}: {m['content']}" for m in turns]
+    if words:
+        last_user = max(i for i, m in enumerate(turns) if m["role"] == "user")
+        lines[last_user] += words
+    return "\n".join(lines) + "\n### Assistant: "
+
+
+def trim_completion(text: str, stop: Sequence[str] = COMPLETION_STOP) -> str:
+    r"""A base model's completion up to the first stop marker, stripped.
+
+    Servers honour ``stop`` too; this makes the cut the same on every
+    backend (a LlamaIndex LLM or a server that ignores ``stop``).
+
+    Example:
+        >>> trim_completion(" Decaf.\n### User: another one\n### Assistant: ...")
+        'Decaf.'
+    """
+    end = len(text)
+    for marker in stop:
+        if marker:
+            found = text.find(marker, 0, end)
+            if found != -1:
+                end = found
+    return text[:end].strip()
+
+
 @functools.lru_cache(maxsize=256)
 def _instruction(config: VSConfig) -> str:
     """:func:`system_instruction`, made once per config (a batch builds it every row)."""
     return system_instruction(config)
 
 
-def _with_instruction(conversation: Sequence[Message], instruction: str) -> list[Message]:
+def _checked_turns(conversation: Sequence[Message]) -> list[Message]:
+    """The conversation as role/content dicts; it must hold a user message."""
     messages: list[Message] = []
     for i, m in enumerate(conversation):
         if not isinstance(m, Mapping) or not isinstance(m.get("role"), str):
@@ -394,6 +484,11 @@ def _with_instruction(conversation: Sequence[Message], instruction: str) -> list
     if not any(m["role"] == "user" for m in messages):
         msg = "the conversation has no user message"
         raise VSConfigError(msg, field="prompt")
+    return messages
+
+
+def _with_instruction(conversation: Sequence[Message], instruction: str) -> list[Message]:
+    messages = _checked_turns(conversation)
     if messages[0]["role"] == "system":
         first = messages[0]["content"].rstrip()
         messages[0] = {
@@ -418,7 +513,7 @@ def response_schema(config: VSConfig) -> dict[str, Any] | None:
         3
     """
     m = config.method
-    if m in (Method.DIRECT, Method.MULTI_TURN):
+    if m in (Method.DIRECT, Method.MULTI_TURN, Method.DIRECT_BASE):
         return None
     if m is Method.COT:
         return {

@@ -14,8 +14,16 @@ Example:
 from vs_common.backends.embeddings import MiniLMEmbedder, default_embedder
 from vs_common.backends.local_server import LocalModelServer, LocalServerDied, LocalServerError
 from vs_common.backends.openai_compat import OpenAICompatClient, VSHTTPError
+from vs_common.backends.resolve import (
+    BackendOptions,
+    BackendUnavailable,
+    embedded_server,
+    open_backend,
+)
 
 __all__ = [
+    "BackendOptions",
+    "BackendUnavailable",
     "LocalModelServer",
     "LocalServerDied",
     "LocalServerError",
@@ -23,4 +31,6 @@ __all__ = [
     "OpenAICompatClient",
     "VSHTTPError",
     "default_embedder",
+    "embedded_server",
+    "open_backend",
 ]

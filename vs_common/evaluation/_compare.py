@@ -57,6 +57,7 @@ METHOD_LABELS: dict[Method, str] = {
     Method.VS_STANDARD: "VS-Standard",
     Method.VS_COT: "VS-CoT",
     Method.VS_MULTI: "VS-Multi",
+    Method.DIRECT_BASE: "Direct (base)",
 }
 _NO_DIVERSITY = 1e-9  # below this Direct collapsed completely: a ratio would be meaningless
 

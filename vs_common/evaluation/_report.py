@@ -43,6 +43,7 @@ _COLORS = {
     Method.VS_STANDARD: "#2186eb",
     Method.VS_COT: "#0b69a3",
     Method.VS_MULTI: "#27ab83",
+    Method.DIRECT_BASE: "#52606d",
 }
 
 

@@ -183,7 +183,7 @@ def test_openai_key_is_not_sent_to_another_base_url(monkeypatch, fake_openai):
 
 def test_openai_key_without_base_url_means_openai(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setattr("vs_common.cli._backend.check_reachable", lambda url: None)
+    monkeypatch.setattr("vs_common.backends.resolve.check_reachable", lambda url: None)
     with open_backend(BackendOptions(), io.StringIO()) as backend:
         assert backend.model == DEFAULT_OPENAI_MODEL
         assert backend.label == DEFAULT_OPENAI_BASE_URL
@@ -199,6 +199,11 @@ def test_no_key_no_url_starts_the_embedded_model(monkeypatch):
         base_url = "http://127.0.0.1:1/v1"
         model = "smollm2-135m-instruct"
 
+        @classmethod
+        def embedded(cls, name):
+            events.append(f"embedded {name}")
+            return cls()
+
         def start(self):
             events.append("start")
             return self
@@ -213,12 +218,12 @@ def test_no_key_no_url_starts_the_embedded_model(monkeypatch):
         def check_alive(self, when=""):
             events.append("check_alive")
 
-    monkeypatch.setattr("vs_common.cli._backend.LocalModelServer", FakeServer)
+    monkeypatch.setattr("vs_common.backends.resolve.LocalModelServer", FakeServer)
     err = io.StringIO()
     with open_backend(BackendOptions(), err) as backend:
-        assert events == ["start", "guard"]
+        assert events == ["embedded smollm2-135m-instruct", "start", "guard"]
         assert backend.model == "smollm2-135m-instruct"
-    assert events == ["start", "guard", "check_alive", "stop"]
+    assert events[3:] == ["check_alive", "stop"]
     assert "embedded SmolLM2" in err.getvalue()
 
 
@@ -229,7 +234,7 @@ def test_missing_local_extra_gives_the_pip_hint(monkeypatch):
         msg = "The local model server needs llama-cpp-python[server]"
         raise ImportError(msg, name="llama_cpp")
 
-    monkeypatch.setattr("vs_common.cli._backend.LocalModelServer.start", start)
+    monkeypatch.setattr("vs_common.backends.local_server.LocalModelServer.start", start)
     code, _, err = run(["generate", "x"])
     assert code == 1
     assert 'pip install "verbalized-sampling-kit[local]"' in err

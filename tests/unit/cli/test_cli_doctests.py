@@ -10,7 +10,6 @@ import pytest
 MODULES = [
     "vs_common.cli._parser",
     "vs_common.cli._common",
-    "vs_common.cli._backend",
     "vs_common.cli._progress",
     "vs_common.cli._render",
     "vs_common.cli._generate",

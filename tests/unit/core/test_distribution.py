@@ -75,6 +75,7 @@ def test_public_names_are_pinned() -> None:
             "followup_instruction", "is_transient", "normalize_key", "parse_distribution",
             "pool", "response_schema", "retry_after_seconds", "run_sampling", "run_sync",
             "select", "selection_weights", "system_instruction",
+            "averbalize", "completion_prompt", "verbalize",
         ]
     )  # fmt: skip
     for name in vs_common.__all__:

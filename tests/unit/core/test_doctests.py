@@ -30,6 +30,8 @@ MODULES = [
     "vs_common.metrics",
     "vs_common.local_server",
     "vs_common.backends.local_server",
+    "vs_common.backends.resolve",
+    "vs_common._verbalize",
     "vs_common.distinct",
     "vs_common.evaluation",
     "vs_common.evaluation._calibration",

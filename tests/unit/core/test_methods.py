@@ -9,16 +9,55 @@ from vs_common import (
     VSConfig,
     VSConfigError,
     build_messages,
+    completion_prompt,
     followup_instruction,
     response_schema,
     system_instruction,
 )
+from vs_common.methods import COMPLETION_STOP, trim_completion
+
+CHAT_METHODS = [m for m in Method if not m.is_completion]
 
 
-def test_all_seven_methods() -> None:
+def test_the_seven_methods_and_the_base_model_reference() -> None:
     assert [m.value for m in Method] == [
-        "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi"
+        "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi",
+        "direct_base",
     ]  # fmt: skip
+    assert [m for m in Method if m.is_completion] == [Method.DIRECT_BASE]
+
+
+def test_direct_base_is_a_completion_prompt_not_chat_messages() -> None:
+    cfg = VSConfig(method="direct_base", n=4)
+    assert cfg.num_calls == 4 and response_schema(cfg) is None
+    assert completion_prompt("Write a joke", cfg) == "### User: Write a joke\n### Assistant: "
+    for build in (lambda: build_messages("Write a joke", cfg), lambda: system_instruction(cfg)):
+        with pytest.raises(VSConfigError, match="completion"):
+            build()
+
+
+def test_completion_prompt_of_a_conversation_and_a_word_hint() -> None:
+    turns = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "A joke"},
+        {"role": "assistant", "content": "Decaf."},
+        {"role": "user", "content": "Another"},
+    ]
+    text = completion_prompt(turns, VSConfig(method="direct_base", word_hint=20))
+    assert text == (
+        "### System: Be brief.\n### User: A joke\n### Assistant: Decaf.\n"
+        "### User: Another The response should be approximately 20 words.\n### Assistant: "
+    )
+    for bad in ("  ", [{"role": "system", "content": "x"}], [{"content": "no role"}]):
+        with pytest.raises(VSConfigError, match="prompt|message"):
+            completion_prompt(bad)
+
+
+def test_trim_completion_cuts_at_the_first_invented_turn() -> None:
+    assert trim_completion(" A joke.\n### Assistant: more\n### User: x") == "A joke."
+    assert trim_completion("No marker here.  ") == "No marker here."
+    assert trim_completion("### User: straight away") == ""
+    assert trim_completion("x" * 100_000 + COMPLETION_STOP[0]) == "x" * 100_000
 
 
 @pytest.mark.parametrize(
@@ -125,7 +164,7 @@ def test_xml_output_format() -> None:
     assert "<response>" in text and "<text>" in text and "<probability>" in text
 
 
-@pytest.mark.parametrize("method", list(Method))
+@pytest.mark.parametrize("method", CHAT_METHODS)
 def test_every_method_builds_system_and_user(method: Method) -> None:
     cfg = VSConfig(method=method, k=3, n=6)
     msgs = build_messages("Write a joke about coffee", cfg)
