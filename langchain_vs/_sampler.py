@@ -17,7 +17,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForChainRun,
     CallbackManagerForChainRun,
 )
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, BaseLLM, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
@@ -78,7 +78,10 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
     summed on ``result.usage``.
 
     Attributes:
-        llm: The chat model.
+        llm: The chat model; or, for ``method="direct_base"`` (a plain-text
+            completion for a base model, no chat template), a completion
+            model (a ``BaseLLM`` such as ``langchain_openai.OpenAI``). Any
+            other pairing is refused when the sampler is made.
         config: Method, k, n, threshold, formats (VSConfig fields may also be
             passed directly: ``VerbalizedSampler(llm=llm, k=5, n=30)``).
         prompt: Formats dict inputs (a ChatPromptTemplate, or any Runnable that
@@ -111,7 +114,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    llm: BaseChatModel
+    llm: BaseChatModel | BaseLLM
     config: VSConfig = Field(default_factory=VSConfig)
     prompt: Runnable[Any, Any] | None = None
     structured: Structured = "auto"
@@ -132,6 +135,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         except ValidationError as exc:
             raise as_config_error(exc, type(self).__name__) from None
         self._settings()  # the core checks every setting once, as in every adapter
+        _check_model_kind(self.llm, self.config)
 
     def _settings(self) -> SamplerSettings:
         return SamplerSettings(
@@ -350,9 +354,11 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         max_tokens = max_tokens_of(self.llm)
 
         async def call(request: CallRequest) -> CallResponse:
+            if request.is_completion:
+                return await _complete(self._completion_model(), request, child, pool)
             messages = as_lc_messages(request.messages)
             if request.structured == "text" or request.schema is None:
-                reply = await _invoke_model(self.llm, messages, child, pool)
+                reply = await _invoke_model(self._chat_model(), messages, child, pool)
                 return message_response(reply)
             try:
                 model = bound.get(request.structured)
@@ -376,15 +382,32 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
 
         return call
 
+    def _chat_model(self) -> BaseChatModel:
+        llm = self.llm
+        _check_model_kind(llm, self.config)
+        if not isinstance(llm, BaseChatModel):  # a chat request for a completion model
+            msg = f"{type(llm).__name__} is a completion model; chat requests need a chat model"
+            raise VSConfigError(msg, field="llm")
+        return llm
+
+    def _completion_model(self) -> BaseLLM:
+        llm = self.llm
+        _check_model_kind(llm, self.config)
+        if not isinstance(llm, BaseLLM):  # a completion request for a chat model
+            msg = f"{type(llm).__name__} is a chat model; completion requests need a BaseLLM"
+            raise VSConfigError(msg, field="llm")
+        return llm
+
     def _structured_model(self, request: CallRequest) -> Runnable[LanguageModelInput, BaseMessage]:
         schema = request.schema or {}
+        llm = self._chat_model()
         if request.structured == "tool":
             tool = tool_spec(request.tool_name, schema)
-            return self.llm.bind_tools([tool], tool_choice=request.tool_name)
-        if not _is_openai_chat(self.llm):
-            msg = f"json_schema output is not supported for {type(self.llm).__name__}"
+            return llm.bind_tools([tool], tool_choice=request.tool_name)
+        if not _is_openai_chat(llm):
+            msg = f"json_schema output is not supported for {type(llm).__name__}"
             raise VSStructuredOutputUnsupported(msg)
-        return self.llm.bind(response_format=response_format(request.tool_name, schema))
+        return llm.bind(response_format=response_format(request.tool_name, schema))
 
 
 def _whole(chunks: list[SamplerInput]) -> SamplerInput:
@@ -424,6 +447,43 @@ async def _invoke_model(
     ctx = contextvars.copy_context()
     func = functools.partial(ctx.run, model.invoke, messages, config=ensure_config(config))
     return await asyncio.get_running_loop().run_in_executor(pool, func)
+
+
+def _check_model_kind(llm: BaseChatModel | BaseLLM, config: VSConfig) -> None:
+    """Refuse a model that cannot serve the method: chat models chat, completion models complete."""
+    if config.method.is_completion and not isinstance(llm, BaseLLM):
+        msg = (
+            f"method {config.method.value!r} sends a plain-text completion prompt (no chat"
+            f" template) for a base model; llm is the chat model {type(llm).__name__}: pass a"
+            " completion model (a BaseLLM, e.g. langchain_openai.OpenAI(base_url=..., model=...))"
+        )
+        raise VSConfigError(msg, field="llm")
+    if not config.method.is_completion and isinstance(llm, BaseLLM):
+        msg = (
+            f"llm is the completion model {type(llm).__name__}: it serves only"
+            f" method='direct_base'; {config.method.value!r} needs a chat model (BaseChatModel)"
+        )
+        raise VSConfigError(msg, field="llm")
+
+
+async def _complete(
+    llm: BaseLLM,
+    request: CallRequest,
+    config: RunnableConfig,
+    pool: ThreadPoolExecutor | None,
+) -> CallResponse:
+    """A completion request on a completion model (``llm.ainvoke(prompt, stop=...)``)."""
+    prompt = request.prompt or ""
+    stop = list(request.stop) or None
+    if pool is None:
+        text = await llm.ainvoke(prompt, config=config, stop=stop)
+    else:
+        ctx = contextvars.copy_context()
+        func = functools.partial(
+            ctx.run, llm.invoke, prompt, config=ensure_config(config), stop=stop
+        )
+        text = await asyncio.get_running_loop().run_in_executor(pool, func)
+    return CallResponse(output=text)
 
 
 def _is_openai_chat(llm: BaseChatModel) -> bool:

@@ -35,6 +35,7 @@ from vs_common import (
     CallResponse,
     Message,
     Usage,
+    VSConfigError,
     VSStructuredOutputUnsupported,
 )
 from vs_common.calls import redact_secrets
@@ -47,7 +48,7 @@ from vs_common.providers import (
     tool_finish_reason,
 )
 
-__all__ = ["make_llm_call"]
+__all__ = ["check_completion_model", "make_llm_call"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,7 +59,13 @@ def make_llm_call(llm: LLM, *, llm_kwargs: Mapping[str, Any] | None = None) -> C
     Text mode uses ``llm.achat`` for chat models and ``llm.acomplete`` (with
     the messages rendered by ``llm.messages_to_prompt``) otherwise. Tool mode
     uses ``llm.achat_with_tools`` with a tool whose parameters are the
-    request's schema, forced when the LLM supports ``tool_choice``; an LLM
+    request's schema, forced when the LLM supports ``tool_choice``. A
+    completion request (``direct_base``: plain text for a base model, no
+    chat template) uses ``llm.acomplete(prompt, formatted=True)`` on a
+    completion model (``is_chat_model=False``, e.g. ``OpenAILike(...,
+    is_chat_model=False)``, which posts to ``/completions``); a chat model
+    would wrap it in its chat template, so it is refused with
+    :class:`vs_common.VSConfigError`. An LLM
     that is not a function-calling model, or a server that rejects the tool
     or response format, raises :class:`vs_common.VSStructuredOutputUnsupported`
     so the core falls back to text. Token usage and the finish reason are read
@@ -85,6 +92,8 @@ def make_llm_call(llm: LLM, *, llm_kwargs: Mapping[str, Any] | None = None) -> C
     kwargs = dict(llm_kwargs or {})
 
     async def call(request: CallRequest) -> CallResponse:
+        if request.is_completion:
+            return await _completion_call(llm, request, kwargs)
         if request.structured == "tool" and request.schema is not None:
             return await _tool_call(llm, request, kwargs)
         if request.structured == "json_schema" and request.schema is not None:
@@ -114,6 +123,27 @@ async def _text_call(llm: LLM, messages: list[Message], kwargs: dict[str, Any]) 
     render = llm.messages_to_prompt or generic_messages_to_prompt
     prompt = render(chat)
     completion = await llm.acomplete(prompt, formatted=True, **kwargs)
+    return _from_completion(completion)
+
+
+def check_completion_model(llm: LLM) -> None:
+    """Refuse a chat model for ``direct_base``: it would wrap the prompt in its chat template.
+
+    Raises:
+        VSConfigError: ``llm.metadata.is_chat_model`` is true.
+    """
+    if llm.metadata.is_chat_model:
+        msg = (
+            "direct_base sends a plain-text completion prompt (no chat template) for a base"
+            f" model; {type(llm).__name__} is a chat model (metadata.is_chat_model): use a"
+            " completion model, e.g. OpenAILike(..., is_chat_model=False)"
+        )
+        raise VSConfigError(msg, field="llm")
+
+
+async def _completion_call(llm: LLM, request: CallRequest, kwargs: dict[str, Any]) -> CallResponse:
+    check_completion_model(llm)
+    completion = await llm.acomplete(request.prompt or "", formatted=True, **kwargs)
     return _from_completion(completion)
 
 

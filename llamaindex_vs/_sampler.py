@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.llms import LLM
 from llama_index.core.settings import Settings
 
-from llamaindex_vs._call import make_llm_call
+from llamaindex_vs._call import check_completion_model, make_llm_call
 from vs_common import (
     Candidate,
     Message,
@@ -73,6 +73,8 @@ class Sampler:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> VerbalizedDistribution:
         """Run the core orchestration with this LLM and return the pooled distribution."""
+        if (config or self.config).method.is_completion:
+            check_completion_model(self.llm)  # fail now, not once per call
         call = make_llm_call(self.llm, llm_kwargs=self.llm_kwargs)
         return await self.settings.run(prompt, call, config=config, on_progress=on_progress)
 

@@ -9,12 +9,15 @@ calibration diagnostics come from :mod:`vs_common.evaluation`
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import TextIO
 
+from vs_common.backends.local_server import BASE_MODEL_ALIAS
 from vs_common.calls import Call
-from vs_common.cli._backend import BackendOptions, open_backend
+from vs_common.cli._backend import Backend, BackendOptions, open_backend
 from vs_common.cli._common import CLIError, UsageError, eprint
 from vs_common.cli._progress import ProgressLine
 from vs_common.errors import VSConfigError, VSSamplingError
@@ -39,6 +42,21 @@ def _check_budget(n: int, k: int) -> None:
         flag = "-n" if exc.field == "n" else "-k"
         msg = f"argument {flag}: {exc}"
         raise UsageError(msg) from None
+
+
+def _base_options(args: argparse.Namespace, main: BackendOptions) -> BackendOptions | None:
+    """The backend of ``--base-model``: the embedded Gemma 3 270M, or a URL (no key sent)."""
+    if args.base_model is None:
+        return None
+    if args.base_model == "embedded":
+        return dataclasses.replace(
+            main, base_url=None, model=None, api_key_env=None, embedded=True,
+            local_model=BASE_MODEL_ALIAS,
+        )  # fmt: skip
+    return dataclasses.replace(
+        main, base_url=args.base_model, model=args.base_model_name, api_key_env=None,
+        embedded=False,
+    )  # fmt: skip
 
 
 def run_compare_command(
@@ -70,7 +88,12 @@ def run_compare_command(
 
         return report
 
-    with open_backend(backend_options, err, call=call) as backend:
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(open_backend(backend_options, err, call=call))
+        base_options = _base_options(args, backend_options)
+        base: Backend | None = None
+        if base_options is not None:
+            base = stack.enter_context(open_backend(base_options, err, call=call))
         try:
             comparison = run_sync(
                 compare_methods(
@@ -91,6 +114,8 @@ def run_compare_command(
                     progress=progress,
                     model=backend.model,
                     scored=False,  # the embedder loads only once the server answered
+                    base_call=base.call if base is not None else None,
+                    base_model=base.model if base is not None else "",
                 )
             )
         except VSSamplingError as exc:  # raised only when the server cannot be reached

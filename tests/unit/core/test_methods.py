@@ -49,7 +49,7 @@ def test_completion_prompt_of_a_conversation_and_a_word_hint() -> None:
         "### User: Another The response should be approximately 20 words.\n### Assistant: "
     )
     for bad in ("  ", [{"role": "system", "content": "x"}], [{"content": "no role"}]):
-        with pytest.raises(VSConfigError, match="prompt|message"):
+        with pytest.raises(VSConfigError, match=r"prompt|message"):
             completion_prompt(bad)
 
 
