@@ -413,3 +413,101 @@ def test_an_api_key_with_a_line_break_or_padding_is_refused_without_showing_it(k
     with pytest.raises(ValueError, match="api_key") as info:
         OpenAICompatClient("http://127.0.0.1:1/v1", "m", api_key=key)
     assert SECRET not in str(info.value)
+
+
+# --- completion requests (direct_base: POST /completions, no chat template) ----------
+
+
+def completion_body(
+    text: str | None = " A base-model joke.", finish: str = "stop"
+) -> dict[str, Any]:
+    return {
+        "id": "cmpl-1",
+        "model": "fake-base",
+        "choices": [{"index": 0, "text": text, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+    }
+
+
+COMPLETION = CallRequest(messages=[], prompt="### User: A joke\n### Assistant: ", stop=("###",))
+
+
+async def test_a_completion_request_posts_the_prompt_to_completions(fake: FakeServer):
+    fake.reply(Reply(body=completion_body(finish="length")))
+    client = client_for(fake, temperature=0.8, max_tokens=32, extra_body={"top_p": 0.9})
+    response = await client(COMPLETION)
+    assert response.output == " A base-model joke."
+    assert response.finish_reason == "length"
+    assert response.usage is not None and response.usage.completion_tokens == 5
+    sent = fake.last
+    assert sent["path"] == "/v1/completions"
+    assert sent["headers"]["Authorization"] == f"Bearer {SECRET}"
+    assert sent["json"] == {
+        "model": "fake-model",
+        "prompt": "### User: A joke\n### Assistant: ",
+        "temperature": 0.8,
+        "max_tokens": 32,
+        "stop": ["###"],
+        "top_p": 0.9,
+    }
+
+
+async def test_chat_and_completion_requests_share_one_client_and_one_close(fake: FakeServer):
+    fake.reply(
+        Reply(body=completion_body()), Reply(body=chat_body()), Reply(body=completion_body())
+    )
+    client = client_for(fake)
+    await client(COMPLETION)
+    await client(CallRequest(messages=MESSAGES))
+    await client(COMPLETION)
+    assert [r["path"] for r in fake.requests] == [
+        "/v1/completions", "/v1/chat/completions", "/v1/completions"
+    ]  # fmt: skip
+    twin = client._completions
+    assert twin is not None and twin._pools and client._pools
+    await client.aclose()
+    assert not client._pools and not twin._pools
+
+
+async def test_completion_errors_name_the_completions_endpoint(fake: FakeServer):
+    fake.reply(
+        Reply(404, {"error": {"message": "This is a chat model, not a completion model"}}),
+        Reply(503, {"error": "busy"}, headers={"Retry-After": "2"}),
+        Reply(200, "<html>"),
+        Reply(200, {"choices": []}),
+        Reply(200, completion_body(text=None)),
+    )
+    client = client_for(fake)
+    with pytest.raises(VSHTTPError, match=r"HTTP 404 from http://127.0.0.1:\d+/v1/completions"):
+        await client(COMPLETION)
+    with pytest.raises(VSTransientError) as transient:
+        await client(COMPLETION)
+    assert transient.value.retry_after == 2
+    with pytest.raises(VSTransientError, match="non-JSON"):
+        await client(COMPLETION)
+    with pytest.raises(VSHTTPError, match="no choices"):
+        await client(COMPLETION)
+    assert (await client(COMPLETION)).output == ""  # a null text: nothing to read, no crash
+
+
+async def test_seed_varies_per_call_and_repeats_per_run(fake: FakeServer):
+    client = client_for(fake, seed=100)
+    await client(CallRequest(messages=MESSAGES, call_index=3))
+    fake.reply(Reply(body=completion_body()))
+    await client(CallRequest(messages=[], prompt="x", call_index=1))
+    assert [r["json"]["seed"] for r in fake.requests] == [103, 101]
+    await client_for(fake)(CallRequest(messages=MESSAGES))
+    assert "seed" not in fake.last["json"]
+
+
+def test_a_pickled_client_makes_its_own_completions_twin():
+    import pickle
+
+    client = OpenAICompatClient("http://127.0.0.1:1/v1", "m")
+    twin = client._completions_client()
+    assert twin.url == "http://127.0.0.1:1/v1/completions" and client.url.endswith(
+        "/chat/completions"
+    )
+    copy = pickle.loads(pickle.dumps(client))  # noqa: S301 - our own bytes
+    assert copy._completions is None
+    assert copy._completions_client().url == "http://127.0.0.1:1/v1/completions"

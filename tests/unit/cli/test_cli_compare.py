@@ -236,3 +236,101 @@ def test_compare_unreachable_server_is_one_line(closed_port_url):
     assert code == 1
     assert closed_port_url in err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- the base-model reference line (direct_base) --------------------------------------
+
+
+class BaseAwareCall:
+    """Completion requests get varied texts (a base model); chat requests the fake's replies."""
+
+    def __init__(self, chat) -> None:
+        self.chat = chat
+        self.completions: list = []
+
+    async def __call__(self, request):
+        if request.is_completion:
+            self.completions.append(request)
+            return f"Base text {len(self.completions)} {'xyz' * len(self.completions)}"
+        return await self.chat(request)
+
+
+def test_a_base_call_adds_the_reference_line_and_the_shares(fake_call):
+    base = BaseAwareCall(fake_call)
+    comparison = asyncio.run(
+        compare_methods(["p1"], fake_call, n=4, k=2, methods=[Method.DIRECT, Method.VS_STANDARD],
+                        embedder=bag_of_letters, base_call=base, base_model="gemma-3-270m")
+    )  # fmt: skip
+    assert [r.method for r in comparison.results] == [
+        Method.DIRECT, Method.VS_STANDARD, Method.DIRECT_BASE
+    ]  # fmt: skip
+    assert len(base.completions) == 4  # the base line ran on the base call only
+    assert not any(r.is_completion for r in fake_call.requests)
+    shares = comparison.base_shares()
+    base_sem = comparison.get(Method.DIRECT_BASE).semantic
+    assert shares["VS-Standard"] == pytest.approx(
+        comparison.get(Method.VS_STANDARD).semantic / base_sem
+    )
+    assert shares["Direct"] == pytest.approx(0.0, abs=1e-9)
+    table = comparison.table()
+    assert "Direct (base)" in table
+    assert "share of the base model's semantic diversity (gemma-3-270m): Direct 0%" in table
+    data = comparison.to_dict()
+    assert data["base_model"] == "gemma-3-270m" and set(data["share_of_base_semantic"]) == {
+        "Direct", "VS-Standard"
+    }  # fmt: skip
+
+
+def test_vs_compare_base_model_embedded_with_an_injected_call(fake_call):
+    call = BaseAwareCall(fake_call)
+    code, out, err = run(
+        ["compare", "Write a joke", "--methods", "direct,vs_standard", "--base-model", "embedded",
+         "-n", "2", "-k", "2", "--no-report", "--no-semantic", "--json"],
+        call,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert [m["method"] for m in data["methods"]] == ["direct", "vs_standard", "direct_base"]
+    assert len(call.completions) == 2
+
+
+def test_base_model_options_name_the_backend():
+    from vs_common.cli import build_parser
+    from vs_common.cli._backend import BackendOptions
+    from vs_common.cli._compare import _base_options
+
+    main_options = BackendOptions(base_url="http://main:1/v1", model="m", api_key_env="KEY",
+                                  temperature=0.5)  # fmt: skip
+    args = build_parser().parse_args(["compare", "x", "--base-model", "embedded"])
+    embedded = _base_options(args, main_options)
+    assert embedded is not None
+    assert (embedded.embedded, embedded.local_model, embedded.base_url) == (
+        True, "gemma-3-270m", None
+    )  # fmt: skip
+    assert (embedded.api_key_env, embedded.temperature) == (None, 0.5)
+    args = build_parser().parse_args(
+        ["compare", "x", "--base-model", "http://base:2/v1", "--base-model-name", "llama-base"]
+    )
+    url = _base_options(args, main_options)
+    assert url is not None
+    assert (url.base_url, url.model, url.api_key_env) == ("http://base:2/v1", "llama-base", None)
+
+
+@pytest.mark.parametrize("bad", ["gemma", "ftp://x/v1", "http://:80/v1", "http://h:99999/v1"])
+def test_a_bad_base_model_is_a_usage_error_naming_the_option(fake_call, bad, capsys):
+    code, _, err = run(["compare", "x", "--base-model", bad], fake_call)
+    message = err + capsys.readouterr().err  # argparse's own errors go to sys.stderr
+    assert code == 2
+    assert "--base-model" in message and "expected 'embedded' or an http(s) URL" in message
+    assert not fake_call.requests
+
+
+def test_an_unreachable_base_model_is_one_line(fake_openai, closed_port_url):
+    code, _, err = run(
+        ["compare", "x", "--base-url", fake_openai.url, "--model", "m", "--base-model",
+         closed_port_url, "-n", "2", "--no-report", "--quiet"],
+        None,
+    )  # fmt: skip
+    assert code == 1, err
+    assert "cannot reach the model server" in err
+    assert len(err.strip().splitlines()) == 1

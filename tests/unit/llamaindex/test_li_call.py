@@ -11,6 +11,7 @@ from vs_common import (
     CallRequest,
     Usage,
     VSConfig,
+    VSConfigError,
     VSStructuredOutputUnsupported,
     build_messages,
     response_schema,
@@ -127,3 +128,36 @@ async def test_run_sampling_in_tool_mode_sums_usage_over_calls():
     assert dist.usage == Usage(prompt_tokens=21, completion_tokens=27)
     assert sorted(dist.texts) == ["Chai", "Oolong"]
     assert [c.count for c in dist.candidates] == [3, 3]
+
+
+COMPLETION = CallRequest(messages=[], prompt="### User: A joke\n### Assistant: ", stop=("###",))
+
+
+async def test_a_completion_request_is_acomplete_on_the_raw_prompt():
+    llm = ScriptedLLM(replies=[" Decaf.\n### User: more"], chat_model=False, usage=(3, 4))
+    response = await make_llm_call(llm)(COMPLETION)
+    assert llm.prompts == ["### User: A joke\n### Assistant: "]  # no template around it
+    assert llm.conversations == []
+    assert response.output == " Decaf.\n### User: more"  # the core cuts at the marker
+    assert response.usage == Usage(prompt_tokens=3, completion_tokens=4)
+
+
+async def test_a_chat_model_refuses_a_completion_request_clearly():
+    llm = ScriptedLLM(replies=["never sent"])
+    with pytest.raises(VSConfigError, match="is_chat_model=False") as info:
+        await make_llm_call(llm)(COMPLETION)
+    assert info.value.field == "llm"
+    assert llm.conversations == [] and llm.prompts == []
+
+
+async def test_direct_base_end_to_end_and_a_chat_model_fails_before_any_call():
+    from llamaindex_vs import verbalized_sampling_tool
+
+    base = ScriptedLLM(replies=[" One.\n### User:", " Two."], chat_model=False)
+    dist = await run_sampling("A joke", VSConfig(method="direct_base", n=2), make_llm_call(base))
+    assert sorted(dist.texts) == ["One.", "Two."]
+    chat = ScriptedLLM(replies=["never sent"])
+    tool = verbalized_sampling_tool(llm=chat, config=VSConfig(method="direct_base", n=2))
+    with pytest.raises(VSConfigError, match="chat model"):
+        await tool.acall(prompt="A joke")
+    assert chat.conversations == []
