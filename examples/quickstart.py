@@ -5,27 +5,34 @@ verbalized probabilities, pools them and draws one by its probability.
 
     python examples/quickstart.py "Write a joke about coffee"
 
-Backend: ``VS_BASE_URL`` (+ ``VS_MODEL``, ``VS_API_KEY``) for any
+Backend, as the ``vs`` command chooses it: ``VS_BASE_URL`` (+ ``VS_MODEL``,
+and the key in ``VS_API_KEY`` if the server wants one) for any
 OpenAI-compatible server; else ``OPENAI_API_KEY`` for OpenAI; else the
-embedded SmolLM2-135M model, started on loopback and stopped afterwards.
+embedded SmolLM2-135M model, started on loopback and stopped at exit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import sys
 
-from vs_common import VSConfig, VSSamplingError, run_sampling
-from vs_common.backends import OpenAICompatClient
-from vs_common.backends.local_server import LocalModelServer
+from vs_common import VSSamplingError, verbalize
 
 
-async def sample(prompt: str, client: OpenAICompatClient) -> None:
-    config = VSConfig(method="vs_standard", k=5, n=10)
+def main() -> None:
+    prompt = " ".join(sys.argv[1:]) or "Write a joke about coffee"
     try:
-        dist = await run_sampling(prompt, config, client, structured="auto", max_concurrency=2)
+        dist = verbalize(
+            prompt,
+            k=5,
+            n=10,
+            base_url=os.environ.get("VS_BASE_URL"),
+            model=os.environ.get("VS_MODEL"),
+            api_key_env="VS_API_KEY" if os.environ.get("VS_API_KEY") else None,
+            temperature=0.9,
+            max_tokens=400,
+            max_concurrency=2,
+        )
     except VSSamplingError as exc:
         print(f"no call succeeded: {exc}")
         for failure in exc.failures:
@@ -45,28 +52,7 @@ async def sample(prompt: str, client: OpenAICompatClient) -> None:
     if dist.usage is not None:
         per = dist.usage.total_tokens / max(1, len(dist.all_texts()))
         print(f"  tokens: {dist.usage.total_tokens} in all, {per:.0f} per sample")
-    chosen = dist.sample(seed=7)
-    print(f"sampled (seed 7): {chosen.text}")
-
-
-def main() -> None:
-    prompt = " ".join(sys.argv[1:]) or "Write a joke about coffee"
-    base_url = os.environ.get("VS_BASE_URL")
-    openai_key = os.environ.get("OPENAI_API_KEY")
-    with contextlib.ExitStack() as stack:
-        if base_url:
-            model = os.environ.get("VS_MODEL", "default")
-            api_key = os.environ.get("VS_API_KEY")
-        elif openai_key:
-            base_url, model, api_key = "https://api.openai.com/v1", "gpt-4.1-mini", openai_key
-        else:
-            print("No API key set: starting the embedded SmolLM2-135M model...")
-            server = stack.enter_context(LocalModelServer())
-            base_url, model, api_key = server.base_url, server.model, None
-        client = OpenAICompatClient(
-            base_url, model, api_key=api_key, temperature=0.9, max_tokens=400
-        )
-        asyncio.run(sample(prompt, client))
+    print(f"sampled (seed 7): {dist.sample(seed=7).text}")
 
 
 if __name__ == "__main__":

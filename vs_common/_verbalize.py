@@ -117,6 +117,9 @@ async def averbalize(
             retry=retry,
             jitter_seed=seed,
         )
+    except Exception as exc:
+        backend.raise_if_died(exc)  # an embedded model that crashed says so, with its log
+        raise
     finally:
         if client is not None:
             await client.aclose()  # this loop's connections (a notebook's loop lives on)
@@ -197,6 +200,8 @@ def verbalize(
         VSSamplingError: No call succeeded (the failures are attached).
         BackendUnavailable: The server cannot be reached, or the embedded
             model is not installed (the message names the extra).
+        LocalServerDied: The embedded model's process died (the error names
+            the signal, says what to do and carries the server's log).
     """
     return run_sync(
         averbalize(

@@ -138,6 +138,7 @@ class Backend:
         label: Where it runs, for messages (no credentials).
         client: The OpenAI-compatible client behind ``call`` (None for an
             injected call), to close its connections when done.
+        server: The embedded model server behind ``call``, if any.
 
     Example:
         >>> async def call(request):
@@ -150,6 +151,19 @@ class Backend:
     model: str
     label: str
     client: OpenAICompatClient | None = None
+    server: LocalModelServer | None = None
+
+    def raise_if_died(self, cause: BaseException | None = None) -> None:
+        """Raise :class:`LocalServerDied` (from ``cause``) if the embedded server died.
+
+        A crash explains a run's failures better than the failures do: the
+        error names the signal, says what to do and carries the server's log.
+        """
+        if self.server is not None:
+            try:
+                self.server.check_alive("during the run")
+            except LocalServerDied as died:
+                raise died from cause
 
 
 @dataclass(frozen=True, repr=False)
@@ -322,6 +336,7 @@ def _embedded_backend(server: LocalModelServer, options: BackendOptions) -> Back
         model=model,
         label=f"embedded {label} at {server.base_url}",
         client=client,
+        server=server,
     )
 
 
@@ -378,22 +393,16 @@ def open_backend(options: BackendOptions, *, on_status: Status | None = None) ->
     _start(server, name)
     if on_status is not None:
         on_status(f"embedded model ready at {server.base_url}")
+    backend = _embedded_backend(server, options)
     try:
-        yield _embedded_backend(server, options)
+        yield backend
     except Exception as exc:
-        _raise_if_died(server, exc)  # a crash explains the error better than the error does
+        backend.raise_if_died(exc)  # a crash explains the error better than the error does
         raise
     else:
-        _raise_if_died(server, None)
+        backend.raise_if_died()
     finally:
         server.stop()
-
-
-def _raise_if_died(server: LocalModelServer, cause: BaseException | None) -> None:
-    try:
-        server.check_alive("during the run")
-    except LocalServerDied as died:
-        raise died from cause
 
 
 # -- embedded servers shared by the calls of a process (verbalize) ---------------

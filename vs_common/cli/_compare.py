@@ -48,14 +48,15 @@ def _base_options(args: argparse.Namespace, main: BackendOptions) -> BackendOpti
     """The backend of ``--base-model``: the embedded Gemma 3 270M, or a URL (no key sent)."""
     if args.base_model is None:
         return None
+    tokens = args.base_max_tokens or main.max_tokens
     if args.base_model == "embedded":
         return dataclasses.replace(
             main, base_url=None, model=None, api_key_env=None, embedded=True,
-            local_model=BASE_MODEL_ALIAS,
+            local_model=BASE_MODEL_ALIAS, max_tokens=tokens,
         )  # fmt: skip
     return dataclasses.replace(
         main, base_url=args.base_model, model=args.base_model_name, api_key_env=None,
-        embedded=False,
+        embedded=False, max_tokens=tokens,
     )  # fmt: skip
 
 

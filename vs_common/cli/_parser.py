@@ -350,6 +350,13 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the model name at --base-model URL (default: the first it lists)",
     )
+    parser.add_argument(
+        "--base-max-tokens",
+        type=_positive_int,
+        metavar="N",
+        help="token limit of a base-model completion (default: --max-tokens); a base model"
+        " writes on until it invents the next turn or reaches it, so about an answer's length",
+    )
 
 
 def _base_model(text: str) -> str:

@@ -301,19 +301,22 @@ def test_base_model_options_name_the_backend():
 
     main_options = BackendOptions(base_url="http://main:1/v1", model="m", api_key_env="KEY",
                                   temperature=0.5)  # fmt: skip
-    args = build_parser().parse_args(["compare", "x", "--base-model", "embedded"])
+    args = build_parser().parse_args(
+        ["compare", "x", "--base-model", "embedded", "--base-max-tokens", "80"]
+    )
     embedded = _base_options(args, main_options)
     assert embedded is not None
     assert (embedded.embedded, embedded.local_model, embedded.base_url) == (
         True, "gemma-3-270m", None
     )  # fmt: skip
-    assert (embedded.api_key_env, embedded.temperature) == (None, 0.5)
+    assert (embedded.api_key_env, embedded.temperature, embedded.max_tokens) == (None, 0.5, 80)
     args = build_parser().parse_args(
         ["compare", "x", "--base-model", "http://base:2/v1", "--base-model-name", "llama-base"]
     )
     url = _base_options(args, main_options)
     assert url is not None
     assert (url.base_url, url.model, url.api_key_env) == ("http://base:2/v1", "llama-base", None)
+    assert url.max_tokens == main_options.max_tokens  # --max-tokens when not given
 
 
 @pytest.mark.parametrize("bad", ["gemma", "ftp://x/v1", "http://:80/v1", "http://h:99999/v1"])

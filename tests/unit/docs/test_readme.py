@@ -1,4 +1,9 @@
-"""The Python snippets in README.md run as written (so they cannot rot)."""
+"""The Python snippets in README.md run as written (so they cannot rot).
+
+Blocks marked ``<!-- no-run -->`` are not run; blocks marked
+``<!-- embedded-model -->`` need a model and run in
+``tests/integration/test_readme_local.py`` against the embedded SmolLM2.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,16 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-BLOCK = re.compile(r"(<!-- no-run -->\s*)?```python\n(.*?)```", re.S)
+BLOCK = re.compile(r"(<!-- (no-run|embedded-model) -->\s*)?```python\n(.*?)```", re.S)
+
+
+def blocks(marker: str | None = None) -> list[str]:
+    """The README's Python blocks with this marker (None: unmarked, run here)."""
+    return [m.group(3) for m in BLOCK.finditer(README.read_text()) if m.group(2) == marker]
 
 
 def _blocks() -> list[str]:
-    return [m.group(2) for m in BLOCK.finditer(README.read_text()) if not m.group(1)]
+    return blocks()
 
 
 def test_readme_has_runnable_snippets() -> None:
