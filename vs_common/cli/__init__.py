@@ -7,7 +7,8 @@ Subcommands:
 * ``vs batch INPUT.jsonl -o OUTPUT.jsonl``: one prompt per line, streamed,
   resumable after any kill; failures go to ``OUTPUT.errors.jsonl``.
 * ``vs compare PROMPT...``: Direct, Sequence and VS-Standard on the same
-  budget, with diversity metrics and an HTML report with charts.
+  budget, with diversity metrics and an HTML report with charts; with
+  ``--base-model embedded`` (or a URL), a base model's reference line.
 
 With no API key and no ``--base-url`` the embedded SmolLM2-135M model is
 started for the run. Exit codes: 0 success, 1 failure, 2 bad usage, 130

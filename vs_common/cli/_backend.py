@@ -41,7 +41,7 @@ __all__ = [
     "open_backend",
 ]
 
-_FLAGS = {"base_url": "--base-url", "api_key_env": "--api-key-env", "local_model": "--local-model"}
+_FLAGS = {"base_url": "--base-url", "api_key_env": "--api-key-env"}
 
 
 @contextlib.contextmanager
