@@ -391,15 +391,15 @@ def open_backend(options: BackendOptions, *, on_status: Status | None = None) ->
         on_status(_starting(options, name, "stopped when done"))
     server = LocalModelServer.embedded(name)
     _start(server, name)
-    if on_status is not None:
-        on_status(f"embedded model ready at {server.base_url}")
-    backend = _embedded_backend(server, options)
     try:
-        yield backend
-    except Exception as exc:
-        backend.raise_if_died(exc)  # a crash explains the error better than the error does
-        raise
-    else:
+        if on_status is not None:
+            on_status(f"embedded model ready at {server.base_url}")
+        backend = _embedded_backend(server, options)
+        try:
+            yield backend
+        except Exception as exc:
+            backend.raise_if_died(exc)  # a crash explains the error better than the error does
+            raise
         backend.raise_if_died()
     finally:
         server.stop()
