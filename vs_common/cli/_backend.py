@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from vs_common.backends import OpenAICompatClient
-from vs_common.backends._http import uses_proxy
 from vs_common.backends.local_server import (
     LOCAL_EXTRA_HINT,
     LocalModelServer,
     LocalServerDied,
     LocalServerError,
 )
+from vs_common.backends.openai_compat import env_proxy
 from vs_common.calls import Call
 from vs_common.cli._common import CLIError, UsageError, eprint
 
@@ -146,7 +146,7 @@ def check_reachable(url: str, timeout: float = _PROBE_TIMEOUT) -> None:
     Raises:
         CLIError: The host does not resolve or refuses the connection.
     """
-    if uses_proxy(url):
+    if env_proxy(url) is not None:
         return
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
