@@ -411,11 +411,11 @@ def bench_batch(
     levels: list[int],
     rows: int,
     processes: list[int],
-    baseline: Path | None = None,
+    baseline: list[tuple[str, Path]] | None = None,
     repeat: int = 1,
 ) -> list[dict[str, Any]]:
     print(f"\n== vs batch, k=5 n=5 (one call a row), {latency * 1000:.0f} ms server; {_load()}")
-    versions = [("after", ROOT)] if baseline is None else [("before", baseline), ("after", ROOT)]
+    versions = [("after", ROOT)] if baseline is None else [*baseline, ("after", ROOT)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
@@ -434,7 +434,33 @@ def bench_batch(
                         r["version"] = label
                         results.append(r)
                         _print_batch(r, ideal, label if baseline is not None else "")
+    if baseline is not None:
+        _print_versions(results)
     return results
+
+
+def _print_versions(results: list[dict[str, Any]]) -> None:
+    """Each version's median rows/s and CPU a row, and the ratio to this version's."""
+    by: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault((r["latency_s"], r["concurrency"], r["processes"], r["version"]), []).append(
+            r
+        )
+
+    def median(rows: list[dict[str, Any]], key: str) -> float:
+        values = sorted(float(r[key]) for r in rows)
+        return values[len(values) // 2]
+
+    print("  medians (ratio to after):")
+    for (latency, concurrency, processes, label), rows in by.items():
+        after = by[(latency, concurrency, processes, "after")]
+        rate, cpu = median(rows, "rows_per_s"), median(rows, "vs_cpu_us_per_row")
+        print(
+            f"    {latency * 1000:.0f} ms, {concurrency} in flight, {processes} process(es),"
+            f" {label:<12} {rate:7.1f} rows/s ({rate / median(after, 'rows_per_s'):.3f}),"
+            f" vs CPU {cpu:5.0f} us a row ({cpu / median(after, 'vs_cpu_us_per_row'):.3f})"
+            f" [{len(rows)} runs]"
+        )
 
 
 def _print_batch(r: dict[str, Any], ideal: float, label: str = "") -> None:
@@ -544,12 +570,25 @@ def bench_adapters(latency: float, levels: list[int], rows: int) -> list[dict[st
     return results
 
 
+def _baselines(text: str) -> list[tuple[str, Path]]:
+    """``DIR`` or ``LABEL=DIR,LABEL=DIR``: the versions to measure beside this one."""
+    out = []
+    for item in text.split(","):
+        label, _, folder = item.rpartition("=")
+        out.append((label or "before", Path(folder)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--latency", default="0.1", help="server latency, seconds (a list for batch: 0.1,1)"
     )
-    ap.add_argument("--baseline", type=Path, help="batch: also run this checkout's vs batch")
+    ap.add_argument(
+        "--baseline",
+        type=_baselines,
+        help="batch: also run these checkouts' vs batch: DIR (labelled before) or LABEL=DIR,...",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="batch: runs of each measurement")
     ap.add_argument("--concurrency", default="8,32,128,256", help="levels for batch and adapters")
     ap.add_argument(

@@ -35,7 +35,7 @@ from vs_common.backends.local_server import (
     LocalServerDied,
     LocalServerError,
 )
-from vs_common.backends.openai_compat import env_proxy
+from vs_common.backends.openai_compat import DEFAULT_MAX_REPLY_BYTES, env_proxy
 from vs_common.calls import Call
 from vs_common.cli._common import CLIError, UsageError, eprint
 
@@ -53,6 +53,7 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 _PROBE_TIMEOUT = 5.0
+_MAX_MODELS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class BackendOptions:
         temperature: Sampling temperature sent to the server.
         max_tokens: Reply token limit.
         timeout: Seconds one request may take.
+        max_reply_bytes: The largest reply read (``--max-reply-bytes``).
     """
 
     base_url: str | None = None
@@ -76,6 +78,7 @@ class BackendOptions:
     temperature: float | None = 0.7
     max_tokens: int | None = 512
     timeout: float = 180.0
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,9 @@ def discover_model(url: str, api_key: str | None, timeout: float = _PROBE_TIMEOU
         request.add_header("Authorization", f"Bearer {api_key}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - checked
-            data = json.loads(reply.read())
-    except (OSError, ValueError, urllib.error.URLError):
+            body = reply.read(_MAX_MODELS_BYTES + 1)  # bounded: any server may answer
+        data = json.loads(body) if len(body) <= _MAX_MODELS_BYTES else None
+    except (OSError, ValueError, RecursionError, urllib.error.URLError):
         return None
     models = data.get("data") if isinstance(data, dict) else None
     if isinstance(models, list) and models and isinstance(models[0], dict):
@@ -185,6 +189,7 @@ def _client(options: BackendOptions, url: str, model: str, key: str | None) -> O
             timeout=options.timeout,
             temperature=options.temperature,
             max_tokens=options.max_tokens,
+            max_reply_bytes=options.max_reply_bytes,
         )
     except ValueError as exc:  # e.g. an API key with a line break in it
         raise CLIError(str(exc)) from None
