@@ -27,6 +27,15 @@ Sections (``--sections``, all by default):
   8752336 | tar -x -C /tmp/before``), each measurement runs that version's
   ``vs batch`` too, alternating with this one, at each ``--latency``:
   before and after, in one run.
+* ``pipeline``: the CPU a row of ``vs batch`` itself, without a network
+  (an instant in-process fake model: read the line, build the messages,
+  parse the reply, select, write the record). With ``--baseline``, each
+  version runs in its own long-lived process, one run of each in turn for
+  ``--repeat`` rounds, and each version's figure is the median of its CPU a
+  row divided by this version's in the same round (load that comes and goes
+  on a shared machine touches both sides of a ratio alike). This is how the
+  per-row micro-optimizations are judged (one is kept only if it saves at
+  least 5%).
 * ``adapters``: ``VerbalizedSampler.abatch`` over ``ChatOpenAI`` and the
   LlamaIndex ``VerbalizedSamplingWorkflow`` over ``OpenAILike``, with the
   default transport (httpx) and with aiohttp (``DefaultAioHttpClient``).
@@ -476,6 +485,92 @@ def _print_batch(r: dict[str, Any], ideal: float, label: str = "") -> None:
     )
 
 
+# -- the pipeline's CPU, no network ------------------------------------------------
+
+_PIPELINE_CHILD = """
+import asyncio, io, json, sys, time
+from pathlib import Path
+from vs_common.calls import CallResponse
+from vs_common.cli import main
+
+reply = json.dumps({"responses": [
+    {"text": f"Answer {i} about coffee", "probability": 0.2} for i in range(5)]})
+
+async def call(request):
+    return CallResponse(output=reply, finish_reason="stop")
+
+inp, out = Path(sys.argv[1]), Path(sys.argv[2])
+argv = ["batch", str(inp), "-o", str(out), "-k", "5", "-n", "5", "--seed", "1",
+        "--concurrency", "32", "--structured", "text", "-q"]
+for _ in sys.stdin:  # one run a line: the driver alternates the versions' runs
+    out.unlink(missing_ok=True)
+    started = time.process_time()
+    code = main(argv, call=call, stdout=io.StringIO(), stderr=io.StringIO())
+    cpu = time.process_time() - started
+    rows = out.read_bytes().count(b"\\n")
+    print(json.dumps({"exit": code, "cpu_s": cpu, "rows": rows}), flush=True)
+"""
+
+
+def bench_pipeline(
+    rows: int, baseline: list[tuple[str, Path]] | None, rounds: int
+) -> list[dict[str, Any]]:
+    """Each version in its own long-lived process; one run of each per round, in turn.
+
+    The figure is the median over rounds of each version's CPU a row divided
+    by this version's in the same round: load that comes and goes on a shared
+    machine then touches both sides of each ratio alike.
+    """
+    print(f"\n== vs batch pipeline CPU a row, no network, {rows} rows a run; {_load()}")
+    versions = [*(baseline or []), ("after", ROOT)]
+    runs: dict[str, list[float]] = {label: [] for label, _ in versions}
+    with tempfile.TemporaryDirectory() as tmp:
+        inp = Path(tmp) / "in.jsonl"
+        _write_prompts(inp, rows)
+        children = {
+            label: subprocess.Popen(  # noqa: S603 - our own code, fixed arguments
+                [sys.executable, "-c", _PIPELINE_CHILD, str(inp), str(Path(tmp) / f"{i}.jsonl")],
+                env=_env(root),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i, (label, root) in enumerate(versions)
+        }
+        try:
+            for turn in range(rounds + 1):  # the first round warms up and is dropped
+                order = list(children.items())
+                for label, child in order if turn % 2 else order[::-1]:
+                    assert child.stdin is not None and child.stdout is not None
+                    child.stdin.write("run\n")
+                    child.stdin.flush()
+                    result = json.loads(child.stdout.readline())
+                    if result["exit"] != 0 or result["rows"] != rows:
+                        msg = f"{label}: exit {result['exit']}, {result['rows']} of {rows} rows"
+                        raise RuntimeError(msg)
+                    if turn:
+                        runs[label].append(result["cpu_s"] / rows * 1e6)
+        finally:
+            for child in children.values():
+                if child.stdin is not None:
+                    child.stdin.close()
+                child.wait(timeout=30)
+    figures = []
+    for label, values in runs.items():
+        ratios = sorted(v / a for v, a in zip(values, runs["after"], strict=True))
+        ratio = ratios[len(ratios) // 2]
+        median = sorted(values)[len(values) // 2]
+        figures.append(
+            {"version": label, "median_cpu_us_per_row": round(median, 1), "ratio": ratio}
+        )
+        print(
+            f"  {label:<20} {median:6.1f} us a row (median of {len(values)} runs);"
+            f" {ratio:.3f} x after (median of the paired ratios;"
+            f" middle half {ratios[len(ratios) // 4]:.3f}-{ratios[3 * len(ratios) // 4]:.3f})"
+        )
+    return figures
+
+
 # -- adapters ----------------------------------------------------------------------
 
 
@@ -621,6 +716,8 @@ def main() -> None:
             for each in latencies
             for r in bench_batch(each, levels, args.rows, counts, args.baseline, args.repeat)
         ]
+    if "pipeline" in sections:
+        figures["pipeline"] = bench_pipeline(args.rows, args.baseline, args.repeat)
     if "adapters" in sections:
         figures["adapters"] = bench_adapters(latency, adapter_levels, args.adapter_rows)
     figures["max_rss_mb_self"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
