@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -356,7 +355,7 @@ def build_messages(
         >>> [m["role"] for m in build_messages("Joke", cfg, history=["A joke."])]
         ['system', 'user', 'assistant', 'user']
     """
-    instruction = _instruction(config)
+    instruction = system_instruction(config)
     if isinstance(prompt, str):
         if not prompt.strip():
             msg = "prompt must be a non-empty string"
@@ -376,12 +375,6 @@ def build_messages(
             messages.append({"role": "assistant", "content": reply})
             messages.append({"role": "user", "content": follow})
     return messages
-
-
-@functools.lru_cache(maxsize=256)
-def _instruction(config: VSConfig) -> str:
-    """:func:`system_instruction`, made once per config (a batch builds it every row)."""
-    return system_instruction(config)
 
 
 def _with_instruction(conversation: Sequence[Message], instruction: str) -> list[Message]:
