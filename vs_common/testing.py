@@ -748,17 +748,26 @@ def _head(status: str = "200 OK", **headers: str | int) -> bytes:
 def gzip_bomb(size: int) -> bytes:
     """A gzip body (about ``size / 1000`` bytes) that inflates to ``size`` zero bytes.
 
+    Each MiB of zeros is compressed once, after a full flush (which resets the
+    compressor, so every such MiB comes out as the same bytes), and repeated;
+    the trailer's CRC-32 and length are those of the whole: a valid gzip
+    member, made in seconds for any size.
+
     Example:
         >>> import gzip
-        >>> len(gzip_bomb(1 << 20)) < 2000, len(gzip.decompress(gzip_bomb(1 << 20)))
-        (True, 1048576)
+        >>> len(gzip_bomb(1 << 20)) < 2000, len(gzip.decompress(gzip_bomb(3 << 19)))
+        (True, 1572864)
     """
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     block = bytes(1 << 20)
-    out = [compressor.compress(block[: size % len(block)])]
-    out += [compressor.compress(block) for _ in range(size // len(block))]
-    out.append(compressor.flush())
-    return b"".join(out)
+    whole, rest = divmod(size, len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = compressor.compress(block[:rest]) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    last = compressor.flush()[:-8]  # the final empty block; the trailer is the whole's
+    crc = zlib.crc32(block[:rest])
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    return head + repeated * whole + last + struct.pack("<II", crc, size & 0xFFFFFFFF)
 
 
 def _zeros(head: bytes, size: int, *, chunked: bool) -> Callable[[], Iterator[bytes]]:
