@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
 import pytest
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
@@ -26,12 +27,16 @@ class TestCreateVSToolIntegration(ToolsIntegrationTests):
     @pytest.fixture
     def tool(self, local_server: LocalModelServer) -> BaseTool:
         # The server ignores max_completion_tokens (what max_tokens= sends): use extra_body.
+        # A client of its own: langchain-openai shares one cached async client across
+        # event loops, and each async test runs in a new loop ("Event loop is closed"
+        # with openai 3; upstream: langchain-ai/langchain issue 35783).
         llm = ChatOpenAI(
             base_url=local_server.base_url,
             model=local_server.model,
             api_key=local_server.api_key,
             temperature=0.8,
             extra_body={"max_tokens": 200},
+            http_async_client=openai.DefaultAsyncHttpxClient(),
         )
         return create_vs_tool(llm, structured="tool")
 
