@@ -541,7 +541,9 @@ def bench_pipeline(
             for turn in range(rounds + 1):  # the first round warms up and is dropped
                 order = list(children.items())
                 for label, child in order if turn % 2 else order[::-1]:
-                    assert child.stdin is not None and child.stdout is not None
+                    if child.stdin is None or child.stdout is None:  # made with PIPE
+                        msg = "the pipeline child has no pipes"
+                        raise RuntimeError(msg)
                     child.stdin.write("run\n")
                     child.stdin.flush()
                     result = json.loads(child.stdout.readline())
