@@ -42,7 +42,7 @@ $(LLAMA_WHEEL): | $(BIN)/python
 # replaces a llama-cpp-python that an older install put into this venv.
 $(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) --only-binary llama-cpp-python \
-		-e ".[all,local,base,metrics,report,ray]" --group dev "llama-cpp-python==$(LLAMA_CPP_VERSION)"
+		-e ".[all]" --group dev "llama-cpp-python==$(LLAMA_CPP_VERSION)"
 	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
 	touch $(STAMP)
 

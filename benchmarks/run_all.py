@@ -32,6 +32,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("throughput", ["throughput.py"],
      ["throughput.py", "--concurrency", "8,32", "--rows", "500", "--adapter-rows", "100",
       "--waves", "4"]),
+    ("hostile", ["hostile.py"], ["hostile.py", "--huge", str(256 << 20)]),
+    ("retries", ["retries.py"], ["retries.py"]),
     ("diversity", ["diversity.py"], ["diversity.py", "--topics", "2", "--n", "10"]),
     # about 7 minutes: 5,000 prompts per engine, then vs batch over 10k and 100k prompts
     ("scale", ["scale.py"], ["scale.py", "--quick"]),
@@ -126,7 +128,6 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
             )
     tp = results.get("throughput", {}).get("figures")
     if tp:
-        ms = f"{tp['latency_s'] * 1000:.0f} ms"
         for r in tp.get("transports", []):
             rows.append(
                 (f"transport {r['transport']}", f"{r['req_per_s']:.0f} req/s ({r['fraction']:.2f})")
@@ -135,7 +136,8 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
             rows.append(
                 (
                     f"vs batch --concurrency {r['concurrency']} --processes"
-                    f" {r.get('processes', 1)}, {ms} server",
+                    f" {r.get('processes', 1)}, {float(r.get('latency_s', 0.1)) * 1000:.0f} ms"
+                    " server",
                     f"{r['rows_per_s']:.0f} rows/s ({r['fraction']:.2f} of ideal),"
                     f" peak RSS {r['peak_rss_mb']:.0f} MB",
                 )

@@ -11,9 +11,9 @@ Sections (``--sections``, all by default):
 * ``transports``: bare requests per second at ``--transport-concurrency`` in
   flight, and the CPU each request costs the client, for raw asyncio streams
   (a reference), the previous client (urllib in ``asyncio.to_thread``), the
-  core client (its lean HTTP/1.1 pool), an aiohttp session (what the core
-  client uses behind a proxy), httpx, and the openai SDK on httpx and on
-  aiohttp.
+  core client (on aiohttp), a bare aiohttp session (what the core client
+  adds to it: the size bound, errors, JSON), httpx, and the openai SDK on
+  httpx and on aiohttp.
 * ``batch``: ``vs batch in.jsonl -o out.jsonl --base-url ... --concurrency N``
   run as a user would (k=5, n=5: one call per row), for each N of
   ``--concurrency``. Rows/s is counted from the first row written to the
@@ -22,13 +22,27 @@ Sections (``--sections``, all by default):
   state: of the ``vs`` process (its busy share of one core tells whether it
   is the bottleneck: one process runs on one core) and of the server. Each
   level runs with each ``--processes`` count (1 and 2 by default; workers'
-  CPU and memory are counted with the command's).
+  CPU and memory are counted with the command's). With ``--baseline DIR``
+  (a checkout of another version of this project, e.g. ``git archive
+  8752336 | tar -x -C /tmp/before``), each measurement runs that version's
+  ``vs batch`` too, alternating with this one, at each ``--latency``:
+  before and after, in one run.
+* ``pipeline``: the CPU a row of ``vs batch`` itself, without a network
+  (an instant in-process fake model: read the line, build the messages,
+  parse the reply, select, write the record). With ``--baseline``, each
+  version runs in its own long-lived process, one run of each in turn for
+  ``--repeat`` rounds, and each version's figure is the median of its CPU a
+  row divided by this version's in the same round (load that comes and goes
+  on a shared machine touches both sides of a ratio alike). This is how the
+  per-row micro-optimizations are judged (one is kept only if it saves at
+  least 5%).
 * ``adapters``: ``VerbalizedSampler.abatch`` over ``ChatOpenAI`` and the
   LlamaIndex ``VerbalizedSamplingWorkflow`` over ``OpenAILike``, with the
   default transport (httpx) and with aiohttp (``DefaultAioHttpClient``).
 
-    python benchmarks/throughput.py [--latency 0.1] [--concurrency 8,32,128,256]
-        [--rows 2000] [--sections transports,batch,adapters] [--json out.json]
+    python benchmarks/throughput.py [--latency 0.1[,1]] [--concurrency 8,32,128,256]
+        [--rows 2000] [--sections transports,batch,adapters] [--baseline DIR]
+        [--repeat 1] [--json out.json]
 
 Shared 2-core machines are noisy: the load average is printed with each
 section; compare figures from the same run.
@@ -64,9 +78,9 @@ from vs_common.calls import CallRequest  # noqa: E402
 MESSAGES = [{"role": "user", "content": "Write a joke about coffee"}]
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     return env
 
 
@@ -261,8 +275,8 @@ def _transport_clients(base_url: str) -> dict[str, Callable[[], Any]]:
     return {
         "raw asyncio sockets (reference: no TLS, proxy, chunking)": raw,
         "urllib in to_thread (previous core client)": previous,
-        "core OpenAICompatClient (its lean HTTP/1.1 pool)": core,
-        "aiohttp ClientSession (the core client behind a proxy)": aiohttp_session,
+        "core OpenAICompatClient (on aiohttp)": core,
+        "aiohttp ClientSession, bare": aiohttp_session,
         "httpx AsyncClient": httpx_client,
         "openai SDK on httpx (default)": openai_sdk(False),
         "openai SDK on aiohttp (DefaultAioHttpClient)": openai_sdk(True),
@@ -326,7 +340,12 @@ def _vm_hwm_kib(pid: int) -> int:
 
 
 def _run_batch(
-    server: Server, workdir: Path, rows: int, concurrency: int, processes: int = 1
+    server: Server,
+    workdir: Path,
+    rows: int,
+    concurrency: int,
+    processes: int = 1,
+    root: Path = ROOT,
 ) -> dict[str, Any]:
     inp, out = workdir / "in.jsonl", workdir / f"out-{concurrency}.jsonl"
     if not inp.exists() or sum(1 for _ in inp.open()) != rows:
@@ -337,7 +356,7 @@ def _run_batch(
     cmd += ["-k", "5", "-n", "5", "--seed", "1", "--processes", str(processes)]
     started = time.perf_counter()
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(root)
     )
     # (time, rows written, CPU seconds of vs, of the server) when the count changes
     marks: list[tuple[float, int, float, float]] = []
@@ -397,26 +416,66 @@ def _run_batch(
 
 
 def bench_batch(
-    latency: float, levels: list[int], rows: int, processes: list[int]
+    latency: float,
+    levels: list[int],
+    rows: int,
+    processes: list[int],
+    baseline: list[tuple[str, Path]] | None = None,
+    repeat: int = 1,
 ) -> list[dict[str, Any]]:
     print(f"\n== vs batch, k=5 n=5 (one call a row), {latency * 1000:.0f} ms server; {_load()}")
+    versions = [("after", ROOT)] if baseline is None else [*baseline, ("after", ROOT)]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
             for count in processes:
                 n_rows = max(rows, 16 * concurrency)
-                with fixed_latency_server(latency) as server:
-                    r = _run_batch(server, Path(tmp), n_rows, concurrency, count)
-                ideal = concurrency / latency
-                r["fraction"] = round(r["rows_per_s"] / ideal, 3)
-                results.append(r)
-                _print_batch(r, ideal)
+                for turn in range(repeat):
+                    # Alternate which version goes first: drift in the machine's load
+                    # then favours neither.
+                    order = versions if turn % 2 == 0 else versions[::-1]
+                    for label, root in order:
+                        with fixed_latency_server(latency) as server:
+                            r = _run_batch(server, Path(tmp), n_rows, concurrency, count, root)
+                        ideal = concurrency / latency
+                        r["fraction"] = round(r["rows_per_s"] / ideal, 3)
+                        r["latency_s"] = latency
+                        r["version"] = label
+                        results.append(r)
+                        _print_batch(r, ideal, label if baseline is not None else "")
+    if baseline is not None:
+        _print_versions(results)
     return results
 
 
-def _print_batch(r: dict[str, Any], ideal: float) -> None:
+def _print_versions(results: list[dict[str, Any]]) -> None:
+    """Each version's median rows/s and CPU a row, and the ratio to this version's."""
+    by: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault((r["latency_s"], r["concurrency"], r["processes"], r["version"]), []).append(
+            r
+        )
+
+    def median(rows: list[dict[str, Any]], key: str) -> float:
+        values = sorted(float(r[key]) for r in rows)
+        return values[len(values) // 2]
+
+    print("  medians (ratio to after):")
+    for (latency, concurrency, processes, label), rows in by.items():
+        after = by[(latency, concurrency, processes, "after")]
+        rate, cpu = median(rows, "rows_per_s"), median(rows, "vs_cpu_us_per_row")
+        print(
+            f"    {latency * 1000:.0f} ms, {concurrency} in flight, {processes} process(es),"
+            f" {label:<12} {rate:7.1f} rows/s ({rate / median(after, 'rows_per_s'):.3f}),"
+            f" vs CPU {cpu:5.0f} us a row ({cpu / median(after, 'vs_cpu_us_per_row'):.3f})"
+            f" [{len(rows)} runs]"
+        )
+
+
+def _print_batch(r: dict[str, Any], ideal: float, label: str = "") -> None:
     print(
-        f"  --concurrency {r['concurrency']:>3} --processes {r['processes']}:"
+        f"  {label + ' ' if label else ''}--concurrency {r['concurrency']:>3}"
+        f" --processes {r['processes']}:"
         f" {r['rows_per_s']:7.1f} rows/s"
         f" ({r['fraction']:.2f} of {ideal:.0f}); {r['rows']} rows in {r['wall_s']} s"
         f" (start-up {r['startup_s']} s, {r['wall_rows_per_s']} rows/s overall);"
@@ -424,6 +483,94 @@ def _print_batch(r: dict[str, Any], ideal: float) -> None:
         f"{'':20}CPU a row: vs {r['vs_cpu_us_per_row']} us (busy"
         f" {r['vs_busy']:.2f} cores), server {r['server_cpu_us_per_row']} us"
     )
+
+
+# -- the pipeline's CPU, no network ------------------------------------------------
+
+_PIPELINE_CHILD = """
+import asyncio, io, json, sys, time
+from pathlib import Path
+from vs_common.calls import CallResponse
+from vs_common.cli import main
+
+reply = json.dumps({"responses": [
+    {"text": f"Answer {i} about coffee", "probability": 0.2} for i in range(5)]})
+
+async def call(request):
+    return CallResponse(output=reply, finish_reason="stop")
+
+inp, out = Path(sys.argv[1]), Path(sys.argv[2])
+argv = ["batch", str(inp), "-o", str(out), "-k", "5", "-n", "5", "--seed", "1",
+        "--concurrency", "32", "--structured", "text", "-q"]
+for _ in sys.stdin:  # one run a line: the driver alternates the versions' runs
+    out.unlink(missing_ok=True)
+    started = time.process_time()
+    code = main(argv, call=call, stdout=io.StringIO(), stderr=io.StringIO())
+    cpu = time.process_time() - started
+    rows = out.read_bytes().count(b"\\n")
+    print(json.dumps({"exit": code, "cpu_s": cpu, "rows": rows}), flush=True)
+"""
+
+
+def bench_pipeline(
+    rows: int, baseline: list[tuple[str, Path]] | None, rounds: int
+) -> list[dict[str, Any]]:
+    """Each version in its own long-lived process; one run of each per round, in turn.
+
+    The figure is the median over rounds of each version's CPU a row divided
+    by this version's in the same round: load that comes and goes on a shared
+    machine then touches both sides of each ratio alike.
+    """
+    print(f"\n== vs batch pipeline CPU a row, no network, {rows} rows a run; {_load()}")
+    versions = [*(baseline or []), ("after", ROOT)]
+    runs: dict[str, list[float]] = {label: [] for label, _ in versions}
+    with tempfile.TemporaryDirectory() as tmp:
+        inp = Path(tmp) / "in.jsonl"
+        _write_prompts(inp, rows)
+        children = {
+            label: subprocess.Popen(  # noqa: S603 - our own code, fixed arguments
+                [sys.executable, "-c", _PIPELINE_CHILD, str(inp), str(Path(tmp) / f"{i}.jsonl")],
+                env=_env(root),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i, (label, root) in enumerate(versions)
+        }
+        try:
+            for turn in range(rounds + 1):  # the first round warms up and is dropped
+                order = list(children.items())
+                for label, child in order if turn % 2 else order[::-1]:
+                    if child.stdin is None or child.stdout is None:  # made with PIPE
+                        msg = "the pipeline child has no pipes"
+                        raise RuntimeError(msg)
+                    child.stdin.write("run\n")
+                    child.stdin.flush()
+                    result = json.loads(child.stdout.readline())
+                    if result["exit"] != 0 or result["rows"] != rows:
+                        msg = f"{label}: exit {result['exit']}, {result['rows']} of {rows} rows"
+                        raise RuntimeError(msg)
+                    if turn:
+                        runs[label].append(result["cpu_s"] / rows * 1e6)
+        finally:
+            for child in children.values():
+                if child.stdin is not None:
+                    child.stdin.close()
+                child.wait(timeout=30)
+    figures = []
+    for label, values in runs.items():
+        ratios = sorted(v / a for v, a in zip(values, runs["after"], strict=True))
+        ratio = ratios[len(ratios) // 2]
+        median = sorted(values)[len(values) // 2]
+        figures.append(
+            {"version": label, "median_cpu_us_per_row": round(median, 1), "ratio": ratio}
+        )
+        print(
+            f"  {label:<20} {median:6.1f} us a row (median of {len(values)} runs);"
+            f" {ratio:.3f} x after (median of the paired ratios;"
+            f" middle half {ratios[len(ratios) // 4]:.3f}-{ratios[3 * len(ratios) // 4]:.3f})"
+        )
+    return figures
 
 
 # -- adapters ----------------------------------------------------------------------
@@ -520,9 +667,26 @@ def bench_adapters(latency: float, levels: list[int], rows: int) -> list[dict[st
     return results
 
 
+def _baselines(text: str) -> list[tuple[str, Path]]:
+    """``DIR`` or ``LABEL=DIR,LABEL=DIR``: the versions to measure beside this one."""
+    out = []
+    for item in text.split(","):
+        label, _, folder = item.rpartition("=")
+        out.append((label or "before", Path(folder)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
+    ap.add_argument(
+        "--latency", default="0.1", help="server latency, seconds (a list for batch: 0.1,1)"
+    )
+    ap.add_argument(
+        "--baseline",
+        type=_baselines,
+        help="batch: also run these checkouts' vs batch: DIR (labelled before) or LABEL=DIR,...",
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="batch: runs of each measurement")
     ap.add_argument("--concurrency", default="8,32,128,256", help="levels for batch and adapters")
     ap.add_argument(
         "--adapter-concurrency", help="levels for the adapters (default: --concurrency)"
@@ -542,16 +706,22 @@ def main() -> None:
         else levels
     )
     sections = set(args.sections.split(","))
-    figures: dict[str, Any] = {"latency_s": args.latency, "load": _load()}
+    latencies = [float(x) for x in args.latency.split(",")]
+    latency = latencies[0]
+    figures: dict[str, Any] = {"latency_s": latencies, "load": _load()}
     if "transports" in sections:
-        figures["transports"] = bench_transports(
-            args.latency, args.transport_concurrency, args.waves
-        )
+        figures["transports"] = bench_transports(latency, args.transport_concurrency, args.waves)
     if "batch" in sections:
         counts = [int(x) for x in args.processes.split(",")]
-        figures["batch"] = bench_batch(args.latency, levels, args.rows, counts)
+        figures["batch"] = [
+            r
+            for each in latencies
+            for r in bench_batch(each, levels, args.rows, counts, args.baseline, args.repeat)
+        ]
+    if "pipeline" in sections:
+        figures["pipeline"] = bench_pipeline(args.rows, args.baseline, args.repeat)
     if "adapters" in sections:
-        figures["adapters"] = bench_adapters(args.latency, adapter_levels, args.adapter_rows)
+        figures["adapters"] = bench_adapters(latency, adapter_levels, args.adapter_rows)
     figures["max_rss_mb_self"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -22,7 +22,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config, patch_config
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError
 
 from langchain_vs._config import as_config_error, take_config_fields
 from langchain_vs._convert import (
@@ -32,6 +32,7 @@ from langchain_vs._convert import (
     max_tokens_of,
     message_response,
 )
+from langchain_vs._retries import single_retry_layer
 from vs_common import (
     Call,
     CallRequest,
@@ -126,6 +127,9 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
     threshold: float | None = None
     temperature: float | None = None
     distinct: DistinctPolicy | bool | None = None
+    _single_layer: tuple[BaseChatModel | BaseLLM, BaseChatModel | BaseLLM, int] | None = (
+        PrivateAttr(default=None)
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         # VSConfig fields given directly are folded into ``config`` here, before
@@ -137,8 +141,16 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         self._settings()  # the core checks every setting once, as in every adapter
         _check_model_kind(self.llm, self.config)
 
+    def _model(self) -> tuple[BaseChatModel | BaseLLM, int]:
+        """The model the calls go to (its client's own retries off) and retries it keeps."""
+        cached = self._single_layer
+        if cached is None or cached[0] is not self.llm:
+            model, retries = single_retry_layer(self.llm)
+            cached = self._single_layer = (self.llm, model, retries)
+        return cached[1], cached[2]
+
     def _settings(self) -> SamplerSettings:
-        return SamplerSettings(
+        settings = SamplerSettings(
             config=self.config,
             structured=self.structured,
             retry=self.retry,
@@ -150,6 +162,7 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
             temperature=self.temperature,
             distinct=self.distinct,  # type: ignore[arg-type]  # True is read as the default
         )
+        return settings.over_retrying_client(type(self.llm).__name__, self._model()[1])
 
     @property
     def OutputType(self) -> Any:
@@ -352,18 +365,21 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
         """The core's ``call``: one request to ``llm`` with the child config."""
         bound: dict[str, Runnable[LanguageModelInput, BaseMessage]] = {}
         max_tokens = max_tokens_of(self.llm)
+        llm = self._model()[0]
 
         async def call(request: CallRequest) -> CallResponse:
             if request.is_completion:
-                return await _complete(self._completion_model(), request, child, pool)
+                return await _complete(self._completion_model(llm), request, child, pool)
             messages = as_lc_messages(request.messages)
             if request.structured == "text" or request.schema is None:
-                reply = await _invoke_model(self._chat_model(), messages, child, pool)
+                reply = await _invoke_model(self._chat_model(llm), messages, child, pool)
                 return message_response(reply)
             try:
                 model = bound.get(request.structured)
                 if model is None:
-                    model = bound[request.structured] = self._structured_model(request)
+                    model = bound[request.structured] = self._structured_model(
+                        self._chat_model(llm), request
+                    )
                 reply = await _invoke_model(model, messages, child, pool)
             except VSStructuredOutputUnsupported:
                 raise
@@ -382,25 +398,27 @@ class VerbalizedSampler(RunnableSerializable[SamplerInput, SamplerOutput]):
 
         return call
 
-    def _chat_model(self) -> BaseChatModel:
-        llm = self.llm
-        _check_model_kind(llm, self.config)
+    def _chat_model(self, llm: BaseChatModel | BaseLLM) -> BaseChatModel:
+        """``llm`` (the user's model, or its copy without client retries) for a chat request."""
+        _check_model_kind(self.llm, self.config)
         if not isinstance(llm, BaseChatModel):  # a chat request for a completion model
             msg = f"{type(llm).__name__} is a completion model; chat requests need a chat model"
             raise VSConfigError(msg, field="llm")
         return llm
 
-    def _completion_model(self) -> BaseLLM:
-        llm = self.llm
-        _check_model_kind(llm, self.config)
+    def _completion_model(self, llm: BaseChatModel | BaseLLM) -> BaseLLM:
+        """``llm`` (the user's model, or its copy without client retries) for a completion."""
+        _check_model_kind(self.llm, self.config)
         if not isinstance(llm, BaseLLM):  # a completion request for a chat model
             msg = f"{type(llm).__name__} is a chat model; completion requests need a BaseLLM"
             raise VSConfigError(msg, field="llm")
         return llm
 
-    def _structured_model(self, request: CallRequest) -> Runnable[LanguageModelInput, BaseMessage]:
+    @staticmethod
+    def _structured_model(
+        llm: BaseChatModel, request: CallRequest
+    ) -> Runnable[LanguageModelInput, BaseMessage]:
         schema = request.schema or {}
-        llm = self._chat_model()
         if request.structured == "tool":
             tool = tool_spec(request.tool_name, schema)
             return llm.bind_tools([tool], tool_choice=request.tool_name)

@@ -29,6 +29,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools.types import BaseTool, ToolMetadata, ToolOutput
 
+from llamaindex_vs._retries import single_retry_layer
 from vs_common import (
     Call,
     CallRequest,
@@ -72,9 +73,10 @@ def make_llm_call(llm: LLM, *, llm_kwargs: Mapping[str, Any] | None = None) -> C
     from the raw response.
 
     For ``OpenAILike`` pass ``is_function_calling_model=True`` when the server
-    supports forced tool calls (tool mode asks for exactly k candidates), and
-    ``max_retries=0`` to leave retrying to the core's
-    :class:`vs_common.RetryPolicy` instead of multiplying the two.
+    supports forced tool calls (tool mode asks for exactly k candidates). One
+    retry layer: the calls go to a copy of an ``OpenAI``-family LLM whose own
+    retries are off, so the core's :class:`vs_common.RetryPolicy` alone
+    decides (the LLM passed in is not changed).
 
     Args:
         llm: Any LlamaIndex LLM (``OpenAILike``, ``OpenAI``, a ``CustomLLM``...).
@@ -90,6 +92,7 @@ def make_llm_call(llm: LLM, *, llm_kwargs: Mapping[str, Any] | None = None) -> C
         True
     """
     kwargs = dict(llm_kwargs or {})
+    llm = single_retry_layer(llm)[0]
 
     async def call(request: CallRequest) -> CallResponse:
         if request.is_completion:

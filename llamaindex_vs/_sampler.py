@@ -9,6 +9,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.settings import Settings
 
 from llamaindex_vs._call import check_completion_model, make_llm_call
+from llamaindex_vs._retries import single_retry_layer
 from vs_common import (
     Candidate,
     Message,
@@ -59,6 +60,9 @@ class Sampler:
             distinct=distinct,  # type: ignore[arg-type]  # True is read as the default
         )
         self.llm_kwargs = dict(llm_kwargs or {})
+        # One retry layer: the LLM's own retries off (on a copy), else the core's.
+        self._call_llm, retries = single_retry_layer(self.llm)
+        self.settings = self.settings.over_retrying_client(type(self.llm).__name__, retries)
 
     @property
     def config(self) -> VSConfig:
@@ -75,7 +79,7 @@ class Sampler:
         """Run the core orchestration with this LLM and return the pooled distribution."""
         if (config or self.config).method.is_completion:
             check_completion_model(self.llm)  # fail now, not once per call
-        call = make_llm_call(self.llm, llm_kwargs=self.llm_kwargs)
+        call = make_llm_call(self._call_llm, llm_kwargs=self.llm_kwargs)
         return await self.settings.run(prompt, call, config=config, on_progress=on_progress)
 
     def select(

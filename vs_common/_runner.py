@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from vs_common._logging import logger
 from vs_common.calls import Call, CallRequest, CallResponse, redact_secrets
-from vs_common.distribution import VerbalizedDistribution, pool_with
+from vs_common.distribution import VerbalizedDistribution, pool
 from vs_common.errors import (
     VSConfigError,
     VSParseError,
@@ -248,10 +248,9 @@ class _Run:
         else:
             self.failed += 1
         if self.on_progress is not None:
-            dist = outcome.dist
-            if dist is not None:
-                dist = dist.model_copy(update={"num_calls": 1})
-            self.on_progress(Progress(self.done, self.planned, self.candidates, self.failed, dist))
+            self.on_progress(
+                Progress(self.done, self.planned, self.candidates, self.failed, outcome.dist)
+            )
 
     async def one_call(self, index: int, messages: list[Message]) -> _Outcome:
         """One logical call: retries, mode fallback and re-asks included."""
@@ -329,7 +328,7 @@ class _Run:
                         msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
                     continue
                 return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
-            # dist.num_calls is 0 here (1 in what on_progress sees): _result sets the run's.
+            dist = dist.model_copy(update={"num_calls": 1})
             return _Outcome(dist=dist, failure=None, output=response.output)
 
     def _failed(
@@ -487,14 +486,15 @@ async def _conversation(run: _Run, prompt: str | Sequence[Message], turns: int) 
 def _result(run: _Run, outcomes: list[_Outcome], min_successes: int) -> VerbalizedDistribution:
     dists = [o.dist for o in outcomes if o.dist is not None]
     failures = [o.failure for o in outcomes if o.failure is not None]
-    pooled = pool_with(
-        dists,
-        usage=run.usage if run.usage_seen else None,
-        failures=failures,
-        num_calls=len(outcomes),
-        requested=run.config.total,
-        shortfall=max(0, run.config.total - _delivered(outcomes)),
-        top_up_calls=run.top_ups,
+    pooled = pool(dists).model_copy(
+        update={
+            "usage": run.usage if run.usage_seen else None,
+            "failures": failures,
+            "num_calls": len(outcomes),
+            "requested": run.config.total,
+            "shortfall": max(0, run.config.total - _delivered(outcomes)),
+            "top_up_calls": run.top_ups,
+        }
     )
     if len(dists) < min_successes:
         msg = (

@@ -171,14 +171,10 @@ class VerbalizedDistribution(BaseModel):
             probs = [1.0] * len(kept)
             total = float(len(kept))
         candidates = [
-            {"text": text, "probability": p / total, "raw_probability": raw, "index": i}
+            Candidate(text=text, probability=p / total, raw_probability=raw, index=i)
             for i, ((text, _), p, raw) in enumerate(zip(kept, probs, raws, strict=True))
         ]
-        # cls(candidates=[Candidate(...), ...], ...) in one validation: the same
-        # checks and the same models, without a Python call per candidate.
-        data = {"candidates": candidates, "reasoning": reasoning, "repairs": notes}
-        dist: VerbalizedDistribution = cls.__pydantic_validator__.validate_python(data)
-        return dist
+        return cls(candidates=candidates, reasoning=reasoning, repairs=notes)
 
     def __len__(self) -> int:
         return len(self.candidates)
@@ -490,15 +486,6 @@ def pool(dists: Iterable[VerbalizedDistribution]) -> VerbalizedDistribution:
         >>> [(c.text, c.probability, c.count) for c in pool([a, b]).candidates]
         [('x', 0.75, 2), ('y', 0.25, 1)]
     """
-    return pool_with(dists)
-
-
-def pool_with(dists: Iterable[VerbalizedDistribution], **fields: Any) -> VerbalizedDistribution:
-    """``pool(dists).model_copy(update=fields)``, built once (a run pools every call).
-
-    ``fields`` are fields of :class:`VerbalizedDistribution` set on the result
-    instead of what pooling computes (they are validated like the others).
-    """
     items = list(dists)
     nonempty = [d for d in items if d.candidates]
     calls = len(nonempty)
@@ -510,42 +497,32 @@ def pool_with(dists: Iterable[VerbalizedDistribution], **fields: Any) -> Verbali
             merged[key] = (first, mass + c.probability / calls, count + c.count)
     total = math.fsum(mass for _, mass, _ in merged.values()) or 1.0
     candidates = [
-        {
-            "text": first.text,
-            "probability": mass / total,
-            "raw_probability": first.raw_probability,
-            "index": i,
-            "count": count,
-        }
+        Candidate(
+            text=first.text,
+            probability=mass / total,
+            raw_probability=first.raw_probability,
+            index=i,
+            count=count,
+        )
         for i, (first, mass, count) in enumerate(merged.values())
     ]
-    data: dict[str, Any] = {"candidates": candidates}
     reasons = [d.reasoning for d in items if d.reasoning]
-    data["reasoning"] = "\n\n".join(reasons) if reasons else None
-    data["repairs"] = [r for d in items for r in d.repairs]
-    data["history"] = [h for d in items for h in d.history]
-    if "usage" not in fields:
-        usage: Usage | None = None
-        for u in (d.usage for d in items):
-            if u is not None:
-                usage = u if usage is None else usage + u
-        data["usage"] = usage
-    if "failures" not in fields:
-        data["failures"] = [f for d in items for f in d.failures]
-    if "num_calls" not in fields:
-        data["num_calls"] = sum(d.num_calls for d in items)
-    if "requested" not in fields:
-        data["requested"] = _sum_known([d.requested for d in items])
-    if "shortfall" not in fields:
-        data["shortfall"] = sum(d.shortfall for d in items)
-    if "top_up_calls" not in fields:
-        data["top_up_calls"] = sum(d.top_up_calls for d in items)
-    data.update(fields)
-    # VerbalizedDistribution(**data) with the candidates as dicts: one validation.
-    result: VerbalizedDistribution = VerbalizedDistribution.__pydantic_validator__.validate_python(
-        data
+    usages = [d.usage for d in items if d.usage is not None]
+    usage: Usage | None = None
+    for u in usages:
+        usage = u if usage is None else usage + u
+    return VerbalizedDistribution(
+        candidates=candidates,
+        reasoning="\n\n".join(reasons) if reasons else None,
+        repairs=[r for d in items for r in d.repairs],
+        usage=usage,
+        failures=[f for d in items for f in d.failures],
+        num_calls=sum(d.num_calls for d in items),
+        requested=_sum_known([d.requested for d in items]),
+        shortfall=sum(d.shortfall for d in items),
+        top_up_calls=sum(d.top_up_calls for d in items),
+        history=[h for d in items for h in d.history],
     )
-    return result
 
 
 def _sum_known(values: list[int | None]) -> int | None:

@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -383,7 +382,7 @@ def build_messages(
             " use completion_prompt(prompt, config)"
         )
         raise VSConfigError(msg, field="method")
-    instruction = _instruction(config)
+    instruction = system_instruction(config)
     if isinstance(prompt, str):
         if not prompt.strip():
             msg = "prompt must be a non-empty string"
@@ -465,12 +464,6 @@ def trim_completion(text: str, stop: Sequence[str] = COMPLETION_STOP) -> str:
             if found != -1:
                 end = found
     return text[:end].strip()
-
-
-@functools.lru_cache(maxsize=256)
-def _instruction(config: VSConfig) -> str:
-    """:func:`system_instruction`, made once per config (a batch builds it every row)."""
-    return system_instruction(config)
 
 
 def _checked_turns(conversation: Sequence[Message]) -> list[Message]:

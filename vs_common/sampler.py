@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from vs_common._logging import logger
 from vs_common._runner import check_run_args
 from vs_common.calls import Call, Message
 from vs_common.distinct import DistinctPolicy
@@ -52,6 +53,8 @@ from vs_common.selection import Strategy, check_strategy, select
 __all__ = ["SamplerSettings", "format_options", "selection_seed"]
 
 _STRUCTURED: tuple[str, ...] = get_args(Structured)
+_log = logger(__name__)
+_WARNED: set[str] = set()
 _MAX_LISTED = 20
 
 
@@ -223,6 +226,35 @@ class SamplerSettings:
     def replace(self, **changes: Any) -> SamplerSettings:
         """A copy with some settings changed, checked again."""
         return dataclasses.replace(self, **changes)
+
+    def over_retrying_client(self, model: str, retries: int) -> SamplerSettings:
+        """The settings to run over a model client that retries ``retries`` times by itself.
+
+        One retry layer: the core owns retries, so an adapter first switches
+        its framework client's retries off. When it cannot (a client it does
+        not know how to change), the core's retries go off instead, and the
+        log says so: the two would otherwise multiply ((1 + a) x (1 + b)
+        requests for one failing call).
+
+        Example:
+            >>> SamplerSettings().over_retrying_client("SomeLLM", 2).retry.max_retries
+            0
+            >>> SamplerSettings().over_retrying_client("SomeLLM", 0).retry.max_retries
+            3
+        """
+        if retries <= 0 or self.retry.max_retries == 0:
+            return self
+        if model not in _WARNED:  # once per model class, as the warnings module would
+            _WARNED.add(model)
+            _log.warning(
+                "%s retries failed requests itself (max_retries=%d) and cannot be changed"
+                " from here: the core's retries are off (RetryPolicy.max_retries %d -> 0)"
+                " so that failed requests are not retried twice over",
+                model,
+                retries,
+                self.retry.max_retries,
+            )
+        return self.replace(retry=dataclasses.replace(self.retry, max_retries=0))
 
     def tail_threshold(self, config: VSConfig | None = None) -> float | None:
         """The ``tail`` strategy's threshold: ``threshold``, else the config's."""

@@ -1,10 +1,8 @@
 """Choosing one candidate from a verbalized distribution, seeded.
 
-Every strategy draws from a local :class:`numpy.random.Generator` (from
-``seed`` or the ``rng`` you pass); the global ``random`` and ``numpy.random``
-states are never touched. A seeded ``weighted`` or ``uniform`` choice (one a
-batch row makes) computes the draw ``Generator(PCG64(seed))`` would make on
-Python numbers, without building the generator: the same choice, for less.
+Every strategy draws with :meth:`numpy.random.Generator.choice` from a local
+generator (``np.random.default_rng(seed)``, or the ``rng`` you pass); the
+global ``random`` and ``numpy.random`` states are never touched.
 
 Example:
     >>> from vs_common.distribution import VerbalizedDistribution
@@ -17,8 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 from typing import TypeVar, get_args
 
@@ -32,7 +28,6 @@ __all__ = [
     "STRATEGIES",
     "Strategy",
     "check_strategy",
-    "draw_index",
     "select",
     "selection_weights",
 ]
@@ -183,157 +178,8 @@ def select(
     if seed is not None and rng is not None:
         msg = "pass either seed or rng, not both"
         raise VSConfigError(msg, field="seed")
-    if strategy in ("weighted", "uniform") and rng is None:
-        # The common case on Python floats (a batch selects once per row): the same
-        # checks, weights and draw as below, without numpy's per-call costs.
-        check_strategy(strategy, threshold=threshold, temperature=temperature)
-        n = _count(dist)
-        w = dist.probabilities.tolist() if strategy == "weighted" else [1.0 / n] * n
-        if _drawable(w):
-            if type(seed) is int and 0 <= seed < _SEED_LIMIT:
-                u = _seeded_double(seed)
-            else:
-                u = np.random.Generator(np.random.PCG64(seed)).random()
-            return dist.candidates[_draw(w, u)]
     weights = selection_weights(dist, strategy, threshold=threshold, temperature=temperature)
     if strategy == "argmax" or (strategy == "tail" and np.count_nonzero(weights) == 1):
         return dist.candidates[int(np.argmax(weights))]
-    # default_rng(seed) is Generator(PCG64(seed)); built directly, it skips default_rng's checks.
-    gen = rng if rng is not None else np.random.Generator(np.random.PCG64(seed))
-    return dist.candidates[draw_index(gen, weights)]
-
-
-# numpy's tolerance for probabilities that should sum to 1 (Generator.choice).
-_SUM_TOLERANCE = math.sqrt(float(np.finfo(np.float64).eps))
-
-
-def draw_index(gen: np.random.Generator, weights: npt.NDArray[np.float64]) -> int:
-    """The index ``gen.choice(len(weights), p=weights)`` draws, for a fraction of its cost.
-
-    It is numpy's own algorithm, so the draw (and what it takes from ``gen``)
-    is the same: one uniform double ``u``, and the first index whose
-    cumulative weight, divided by the total, exceeds ``u``. Done on a few
-    Python floats it takes about 2 µs where ``choice`` spends 20 µs on
-    checks and array set-up (a batch draws once per row). Weights that
-    ``choice`` would reject (negative, NaN, infinite, not summing to 1) go
-    to ``choice``, which raises as it always did.
-
-    Example:
-        >>> w = np.array([0.5, 0.3, 0.2])
-        >>> draw_index(np.random.default_rng(3), w) == np.random.default_rng(3).choice(3, p=w)
-        True
-    """
-    w = weights.tolist()
-    if not _drawable(w):
-        return int(gen.choice(len(w), p=weights))
-    return _draw(w, gen.random())
-
-
-def _drawable(w: list[float]) -> bool:
-    """Weights ``Generator.choice`` accepts: finite, not negative, summing to 1."""
-    return all(0.0 <= x < math.inf for x in w) and abs(math.fsum(w) - 1.0) <= _SUM_TOLERANCE / 2
-
-
-def _draw(w: list[float], u: float) -> int:
-    """The index ``choice`` draws with the uniform double ``u``."""
-    cdf = list(itertools.accumulate(w))  # np.cumsum adds in the same order
-    total = cdf[-1]
-    return bisect.bisect_right([c / total for c in cdf], u)
-
-
-# What Generator(PCG64(seed)).random() computes, on Python ints (numpy's seeding takes
-# about 20 µs a call, most of it in checks, where the arithmetic takes a few): numpy's
-# SeedSequence (bit_generator.pyx: hashmix, mix, generate_state) seeds a PCG64
-# (pcg64.h: pcg64_set_seed, then one step and the XSL-RR output, numpy's order),
-# and the 64-bit output becomes a double in [0, 1). A test checks it against numpy
-# for thousands of seeds of every size up to 128 bits; larger seeds go to numpy.
-_SEED_LIMIT = 1 << 128
-_M32 = 0xFFFFFFFF
-_M64 = (1 << 64) - 1
-_M128 = (1 << 128) - 1
-
-
-def _hash_constants(init: int, mult: int, count: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Hashmix's xor constants and multipliers in turn: each call advances the multiplier."""
-    xs: list[int] = []
-    ms: list[int] = []
-    h = init
-    for _ in range(count):
-        xs.append(h)
-        h = (h * mult) & _M32
-        ms.append(h)
-    return tuple(xs), tuple(ms)
-
-
-_HASH_A = _hash_constants(0x43B0D7E5, 0x931E8875, 16)  # mixing the entropy into the pool
-_HASH_B = _hash_constants(0x8B51F9DD, 0x58F38DED, 8)  # generating the state from the pool
-_MIX_L = 0xCA01F9DD
-_MIX_R = 0x4973F715
-_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
-
-
-def _seeded_double(seed: int) -> float:
-    """``np.random.Generator(np.random.PCG64(seed)).random()`` for 0 <= seed < 2**128."""
-    x, m = _HASH_A
-    # The pool: the seed's four 32-bit words (low first), each hashed...
-    v = (((seed & _M32) ^ x[0]) * m[0]) & _M32
-    p0 = v ^ (v >> 16)
-    v = ((((seed >> 32) & _M32) ^ x[1]) * m[1]) & _M32
-    p1 = v ^ (v >> 16)
-    v = ((((seed >> 64) & _M32) ^ x[2]) * m[2]) & _M32
-    p2 = v ^ (v >> 16)
-    v = ((((seed >> 96) & _M32) ^ x[3]) * m[3]) & _M32
-    p3 = v ^ (v >> 16)
-    # ...then each word, hashed, mixed into every other one, in order (numpy's mix(),
-    # written out: a call each costs more than the arithmetic).
-    v = ((p0 ^ x[4]) * m[4]) & _M32
-    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p1 = r ^ (r >> 16)
-    v = ((p0 ^ x[5]) * m[5]) & _M32
-    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p2 = r ^ (r >> 16)
-    v = ((p0 ^ x[6]) * m[6]) & _M32
-    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p3 = r ^ (r >> 16)
-    v = ((p1 ^ x[7]) * m[7]) & _M32
-    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p0 = r ^ (r >> 16)
-    v = ((p1 ^ x[8]) * m[8]) & _M32
-    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p2 = r ^ (r >> 16)
-    v = ((p1 ^ x[9]) * m[9]) & _M32
-    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p3 = r ^ (r >> 16)
-    v = ((p2 ^ x[10]) * m[10]) & _M32
-    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p0 = r ^ (r >> 16)
-    v = ((p2 ^ x[11]) * m[11]) & _M32
-    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p1 = r ^ (r >> 16)
-    v = ((p2 ^ x[12]) * m[12]) & _M32
-    r = (_MIX_L * p3 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p3 = r ^ (r >> 16)
-    v = ((p3 ^ x[13]) * m[13]) & _M32
-    r = (_MIX_L * p0 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p0 = r ^ (r >> 16)
-    v = ((p3 ^ x[14]) * m[14]) & _M32
-    r = (_MIX_L * p1 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p1 = r ^ (r >> 16)
-    v = ((p3 ^ x[15]) * m[15]) & _M32
-    r = (_MIX_L * p2 - _MIX_R * (v ^ (v >> 16))) & _M32
-    p2 = r ^ (r >> 16)
-    # generate_state(4, uint64): eight words from the pool in turn, read in pairs
-    # (low word first) as seed high, seed low, increment high, increment low.
-    w: list[int] = []
-    for p, xb, mb in zip((p0, p1, p2, p3, p0, p1, p2, p3), *_HASH_B, strict=True):
-        v = ((p ^ xb) * mb) & _M32
-        w.append(v ^ (v >> 16))
-    initstate = (w[1] << 96) | (w[0] << 64) | (w[3] << 32) | w[2]
-    inc = (w[5] << 97) | (w[4] << 65) | (w[7] << 33) | (w[6] << 1) | 1
-    # pcg64_set_seed (state 0, step, add initstate, step), then next64 (step, output);
-    # bits of inc above 128 vanish in the final mask.
-    state = (((inc + initstate) * _PCG_MULT + inc) * _PCG_MULT + inc) & _M128
-    xored = ((state >> 64) ^ state) & _M64
-    rot = state >> 122
-    out = ((xored >> rot) | (xored << (64 - rot))) & _M64
-    return (out >> 11) * (1.0 / 9007199254740992.0)  # numpy's next_double
+    gen = rng if rng is not None else np.random.default_rng(seed)
+    return dist.candidates[int(gen.choice(len(weights), p=weights))]

@@ -16,6 +16,12 @@ run is reproducible. Standard library only.
 latency and serves any number at once, to measure a client's throughput
 (``python -m vs_common.testing --latency 0.1`` runs one in its own process).
 
+:class:`RawReplyServer` answers each request with exact bytes: the malformed,
+oversized and hostile replies of :func:`hostile_replies` (bad chunk sizes, a
+gzip bomb, a 244 KiB head...), to check that a client fails at once, in
+bounded memory, naming what was wrong. :class:`ForwardProxy` is a loopback
+HTTP forward proxy, to run the same checks through a proxy.
+
 Example:
     >>> import asyncio
     >>> from vs_common import RetryPolicy, VSConfig, run_sampling
@@ -32,17 +38,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import random
 import socket
 import struct
 import threading
 import time
+import urllib.parse
+import zlib
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 
 __all__ = [
     "ALL_FAULTS",
@@ -50,7 +60,12 @@ __all__ = [
     "FaultInjectingServer",
     "FaultRates",
     "FixedLatencyServer",
+    "ForwardProxy",
+    "RawReply",
+    "RawReplyServer",
     "ServedRequest",
+    "gzip_bomb",
+    "hostile_replies",
 ]
 
 Fault = Literal[
@@ -686,6 +701,492 @@ class _LatencyConnection(asyncio.Protocol):
         if not keep:
             self.transport.close()
             self.transport = None
+
+
+# -- raw replies: malformed, oversized and hostile servers -----------------------------
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """One scripted reply of a :class:`RawReplyServer`: the exact bytes it writes.
+
+    Attributes:
+        data: The bytes, written at once (head and body, as a server would).
+        stream: Instead of ``data``: a function returning the pieces to write
+            one after another (a body of gigabytes never has to be in memory).
+        close: Close the connection after writing (no keep-alive).
+        expect: What a strict, bounded client makes of it: ``"ok"`` (the
+            reply is read), ``"too_large"`` (over its size limit, not retried),
+            ``"malformed"`` (it breaks HTTP; not retried), ``"transient"`` (cut
+            short or not JSON; worth retrying) or ``"http_error"`` (a status
+            that retrying will not fix).
+        needle: A phrase the client's error message should hold.
+    """
+
+    data: bytes = b""
+    stream: Callable[[], Iterable[bytes]] | None = None
+    close: bool = True
+    expect: str = "ok"
+    needle: str = ""
+
+    def pieces(self) -> Iterable[bytes]:
+        """What to write, in order."""
+        return self.stream() if self.stream is not None else (self.data,)
+
+
+_CHAT_REPLY = json.dumps(
+    _completion(json.dumps({"responses": [{"text": "Hostile", "probability": 1.0}]}), None, "stop")
+).encode()
+
+
+def _head(status: str = "200 OK", **headers: str | int) -> bytes:
+    lines = [f"HTTP/1.1 {status}"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body (about ``size / 1000`` bytes) that inflates to ``size`` zero bytes.
+
+    Each MiB of zeros is compressed once, after a full flush (which resets the
+    compressor, so every such MiB comes out as the same bytes), and repeated;
+    the trailer's CRC-32 and length are those of the whole: a valid gzip
+    member, made in seconds for any size.
+
+    Example:
+        >>> import gzip
+        >>> len(gzip_bomb(1 << 20)) < 2000, len(gzip.decompress(gzip_bomb(3 << 19)))
+        (True, 1572864)
+    """
+    block = bytes(1 << 20)
+    whole, rest = divmod(size, len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = compressor.compress(block[:rest]) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    last = compressor.flush()[:-8]  # the final empty block; the trailer is the whole's
+    crc = zlib.crc32(block[:rest])
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    return head + repeated * whole + last + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def _zeros(head: bytes, size: int, *, chunked: bool) -> Callable[[], Iterator[bytes]]:
+    """A streamed body of ``size`` zero bytes after ``head``."""
+
+    def pieces() -> Iterator[bytes]:
+        yield head
+        block = bytes(1 << 20)
+        left = size
+        while left > 0:
+            piece = block[: min(left, len(block))]
+            left -= len(piece)
+            yield b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+        if chunked:
+            yield b"0\r\n\r\n"
+
+    return pieces
+
+
+def hostile_replies(huge: int = 64 << 20, body: bytes = _CHAT_REPLY) -> dict[str, RawReply]:
+    """Replies an OpenAI-compatible server should never send, and what a client should do.
+
+    Each is a :class:`RawReply` with its expected outcome: the malformed
+    framings, oversized bodies and decompression bombs a client of arbitrary
+    servers must survive, failing at once (not at its timeout) with an error
+    that names the problem, in memory bounded by its reply limit.
+
+    Args:
+        huge: The size of the oversized bodies and of what the gzip bomb
+            inflates to (make it larger than the client's reply limit).
+        body: The valid chat reply the well-formed cases carry.
+
+    Example:
+        >>> replies = hostile_replies(huge=1 << 20)
+        >>> replies["chunk size 0x3"].expect, replies["two-member gzip"].expect
+        ('malformed', 'ok')
+    """
+    gz = gzip.compress(body)
+    half = len(body) // 2
+    two_members = gzip.compress(body[:half]) + gzip.compress(body[half:])
+    chunk = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    te = _head(Transfer_Encoding="chunked")
+    bad_chunk = "Invalid character in chunk size"
+    bomb = gzip_bomb(huge)
+    return {
+        "valid reply": RawReply(_head(Content_Length=len(body)) + body),
+        "gzip bomb": RawReply(
+            _head(Content_Encoding="gzip", Content_Length=len(bomb)) + bomb,
+            expect="too_large",
+            needle="max_reply_bytes",
+        ),
+        "huge body": RawReply(
+            stream=_zeros(_head(Content_Length=huge), huge, chunked=False),
+            expect="too_large",
+            needle="Content-Length",
+        ),
+        "huge chunked body": RawReply(
+            stream=_zeros(te, huge, chunked=True), expect="too_large", needle="max_reply_bytes"
+        ),
+        "Content-Length of a terabyte": RawReply(
+            _head(Content_Length=1 << 40) + body, expect="too_large", needle="Content-Length"
+        ),
+        "chunk size 0x3": RawReply(
+            te + b"0x3\r\nabc\r\n0\r\n\r\n", expect="malformed", needle=bad_chunk
+        ),
+        "chunk size -2": RawReply(
+            te + b"-2\r\nab\r\n0\r\n\r\n", expect="malformed", needle=bad_chunk
+        ),
+        "chunk size 0_3": RawReply(
+            te + b"0_3\r\nabc\r\n0\r\n\r\n", expect="malformed", needle=bad_chunk
+        ),
+        "no CRLF after a chunk": RawReply(
+            te + b"%x\r\n%sXX0\r\n\r\n" % (len(body), body), expect="malformed", needle="chunk"
+        ),
+        "Transfer-Encoding and Content-Length": RawReply(
+            _head(Transfer_Encoding="chunked", Content_Length=5) + chunk,
+            expect="malformed",
+            needle="Content-Length",
+        ),
+        "status 20000": RawReply(
+            _head("20000 OK", Content_Length=len(body)) + body,
+            expect="malformed",
+            needle="status",
+        ),
+        "two-member gzip": RawReply(
+            _head(Content_Encoding="gzip", Content_Length=len(two_members)) + two_members
+        ),
+        "gzip without its trailer": RawReply(
+            _head(Content_Encoding="gzip", Content_Length=len(gz) - 8) + gz[:-8]
+        ),
+        "gzip cut in the middle": RawReply(
+            _head(Content_Encoding="gzip", Content_Length=len(gz) // 2) + gz[: len(gz) // 2],
+            expect="transient",
+            needle="non-JSON",
+        ),
+        "junk after gzip": RawReply(
+            _head(Content_Encoding="gzip", Content_Length=len(gz) + 4) + gz + b"junk",
+            expect="malformed",
+            needle="gzip",
+        ),
+        "chunk size too large for a number": RawReply(
+            te + b"fffffffffffffffffffffffff\r\nabc\r\n", expect="malformed", needle="overflow"
+        ),
+        "Content-Length too large for a number": RawReply(
+            _head(Content_Length="9" * 30) + body, expect="malformed", needle="overflow"
+        ),
+        "bare LF line ends": RawReply(
+            _head(Content_Length=len(body)).replace(b"\r\n", b"\n") + body
+        ),
+        "bare LF in a chunked body": RawReply(
+            te.replace(b"\r\n", b"\n") + chunk.replace(b"\r\n", b"\n"),
+            expect="malformed",
+            needle="LF",
+        ),
+        "244 KiB head in one write": RawReply(
+            b"HTTP/1.1 200 OK\r\n"
+            + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(244))
+            + b"Content-Length: %d\r\n\r\n%s" % (len(body), body),
+            expect="malformed",
+            needle="headers",
+        ),
+        "one 244 KiB header": RawReply(
+            b"HTTP/1.1 200 OK\r\nX-Big: "
+            + b"a" * (244 << 10)
+            + b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+            expect="malformed",
+            needle="8190 bytes",
+        ),
+        "NUL in a header": RawReply(
+            _head(X_A="a\0b", Content_Length=len(body)) + body, expect="malformed", needle="header"
+        ),
+        "garbage status line": RawReply(b"garbage\r\n\r\n", expect="malformed", needle="status"),
+        "body cut short": RawReply(
+            _head(Content_Length=len(body) + 100) + body, expect="transient", needle="cut short"
+        ),
+        "binary body": RawReply(
+            _head(Content_Length=4096) + bytes(4096), expect="transient", needle="not text"
+        ),
+        "JSON nested 100,000 deep": RawReply(
+            _head(Content_Length=100_000) + b"[" * 100_000, expect="transient", needle="non-JSON"
+        ),
+        "redirect": RawReply(
+            _head("302 Found", Location="http://elsewhere.invalid/", Content_Length=0),
+            expect="http_error",
+            needle="not followed",
+        ),
+    }
+
+
+@dataclass
+class _Script:
+    replies: list[RawReply]
+    default: RawReply
+    requests: list[bytes] = field(default_factory=list)
+    written: list[int] = field(default_factory=list)
+    connections: int = 0
+
+
+class RawReplyServer:
+    """A loopback server that answers each request with a :class:`RawReply`'s exact bytes.
+
+    It reads each request (head and ``Content-Length`` body), records it, and
+    writes the next scripted reply (then ``default`` for every later one),
+    respecting back-pressure, so a client that stops reading stops it too.
+    Runs its own event loop on a background thread. Standard library only.
+
+    Args:
+        replies: The replies to the first requests, in order.
+        default: The reply to every request after them (a valid chat reply).
+
+    Attributes:
+        requests: Every request received (its head and body), in order.
+        written: Bytes written in answer to each request, in order.
+        connections: Connections accepted.
+
+    Example:
+        >>> import asyncio
+        >>> from vs_common.backends import OpenAICompatClient, VSReplyError
+        >>> from vs_common.calls import CallRequest
+        >>> bad = hostile_replies(huge=1 << 20)["chunk size -2"]
+        >>> with RawReplyServer([bad]) as server:
+        ...     client = OpenAICompatClient(server.base_url, "m")
+        ...     request = CallRequest(messages=[{"role": "user", "content": "Hi"}])
+        ...     try:
+        ...         asyncio.run(client(request))
+        ...     except VSReplyError as exc:
+        ...         print(str(exc).split(": ", 1)[1])
+        Invalid character in chunk size
+    """
+
+    def __init__(self, replies: Iterable[RawReply] = (), default: RawReply | None = None) -> None:
+        default = default or RawReply(
+            _head(Content_Length=len(_CHAT_REPLY)) + _CHAT_REPLY, close=False
+        )
+        self._script = _Script(list(replies), default)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._address: tuple[str, int] | None = None
+
+    @property
+    def requests(self) -> list[bytes]:
+        """Every request received, in order."""
+        return self._script.requests
+
+    @property
+    def written(self) -> list[int]:
+        """Bytes written in answer to each request, in order."""
+        return self._script.written
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted."""
+        return self._script.connections
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ``http://127.0.0.1:PORT/v1``."""
+        if self._address is None:
+            msg = "the server is not running"
+            raise RuntimeError(msg)
+        return f"http://{self._address[0]}:{self._address[1]}/v1"
+
+    def reply(self, *replies: RawReply) -> None:
+        """Add replies for the next requests."""
+        self._script.replies.extend(replies)
+
+    def start(self) -> Self:
+        """Start serving on a background thread."""
+        self._thread = _serve_in_thread(self._handle, self)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        _stop_thread(self)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        script = self._script
+        script.connections += 1
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    return
+                script.requests.append(request)
+                script.written.append(0)
+                reply = script.replies.pop(0) if script.replies else script.default
+                for piece in reply.pieces():
+                    writer.write(piece)
+                    await writer.drain()
+                    script.written[-1] += len(piece)
+                if reply.close:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return  # the client gave up: the point of most replies
+        finally:
+            writer.close()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
+    """One request's head and body, or None when the client closed."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return head + await reader.readexactly(length)
+
+
+class ForwardProxy:
+    """A loopback HTTP forward proxy: what a client behind ``HTTP_PROXY`` talks to.
+
+    For each client connection it reads the first request (absolute-form,
+    ``POST http://host:port/path HTTP/1.1``), connects to that host (or to
+    ``upstream``), sends the request on in origin form, and from then on
+    copies bytes both ways until either side closes. Standard library only.
+
+    Args:
+        upstream: Send every connection to this ``(host, port)`` whatever
+            host the request names (a test can then use a name that does
+            not resolve, which a client never sends directly).
+
+    Attributes:
+        requests: The first request line of each connection, as received.
+
+    Example:
+        >>> with ForwardProxy() as proxy:
+        ...     proxy.url.startswith("http://127.0.0.1:")
+        True
+    """
+
+    def __init__(self, upstream: tuple[str, int] | None = None) -> None:
+        self.upstream = upstream
+        self.requests: list[str] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._address: tuple[str, int] | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``, for ``HTTP_PROXY``."""
+        if self._address is None:
+            msg = "the proxy is not running"
+            raise RuntimeError(msg)
+        return f"http://{self._address[0]}:{self._address[1]}"
+
+    def start(self) -> Self:
+        """Start serving on a background thread."""
+        self._thread = _serve_in_thread(self._handle, self)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        _stop_thread(self)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            request = await _read_request(reader)
+            if request is None:
+                return
+            line, _, rest = request.partition(b"\r\n")
+            self.requests.append(line.decode("latin-1"))
+            method, target, version = line.split(b" ", 2)
+            parts = urllib.parse.urlsplit(target.decode("latin-1"))
+            host, port = self.upstream or (parts.hostname, parts.port or 80)
+            up_reader, upstream = await asyncio.open_connection(host, port)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            upstream.write(b"%s %s %s\r\n%s" % (method, path.encode(), version, rest))
+            await asyncio.gather(_pipe(reader, upstream), _pipe(up_reader, writer))
+        except (ConnectionError, OSError, ValueError):
+            return
+        finally:
+            writer.close()
+            if upstream is not None:
+                upstream.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+class _Served(Protocol):
+    _thread: threading.Thread | None
+    _loop: asyncio.AbstractEventLoop | None
+    _ready: threading.Event
+    _address: tuple[str, int] | None
+
+
+def _serve_in_thread(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    owner: _Served,
+) -> threading.Thread:
+    """Run ``asyncio.start_server(handle)`` on loopback in a thread until :func:`_stop_thread`."""
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        owner._loop = loop
+        try:
+            server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+            host, port = server.sockets[0].getsockname()[:2]
+            owner._address = (str(host), int(port))
+            owner._ready.set()
+            loop.run_forever()
+            server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+        finally:
+            owner._ready.set()
+            loop.close()
+
+    thread = threading.Thread(target=run, name="raw-server", daemon=True)
+    thread.start()
+    owner._ready.wait()
+    return thread
+
+
+def _stop_thread(owner: _Served) -> None:
+    loop, thread = owner._loop, owner._thread
+    if loop is not None and thread is not None and thread.is_alive():
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+    owner._thread = None
+    owner._address = None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,7 +52,7 @@ def test_n_requests_awaited_together_are_n_in_flight() -> None:
         assert server.connections == 64  # the second wave reused the first's connections
 
 
-def test_the_pool_closes_with_the_loop_and_a_new_loop_gets_its_own(
+def test_the_session_closes_with_the_loop_and_a_new_loop_gets_its_own(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -61,20 +61,20 @@ def test_the_pool_closes_with_the_loop_and_a_new_loop_gets_its_own(
         for _ in range(2):
             dist = asyncio.run(run_sampling("Joke", VSConfig(k=5, n=20), client))
             assert len(dist.candidates) == 20
-            assert client._pools == {}  # closed by the loop's shutdown
+            assert client._held == {}  # closed by the loop's shutdown
         copy = pickle.loads(pickle.dumps(client))  # noqa: S301 - our own object, as Ray sends it
         assert asyncio.run(run_sampling("Joke", VSConfig(k=5), copy)).texts
 
         async def explicit() -> None:
             async with client:
                 await client(CallRequest(messages=MESSAGES))
-                assert len(client._pools) == 1
-            assert client._pools == {}
+                assert len(client._held) == 1
+            assert client._held == {}
 
         asyncio.run(explicit())
     assert "Unclosed" not in caplog.text
-    opened = [r for r in caplog.records if "opened a connection pool" in r.getMessage()]
-    closed = [r for r in caplog.records if "closed the connection pool" in r.getMessage()]
+    opened = [r for r in caplog.records if "opened a session" in r.getMessage()]
+    closed = [r for r in caplog.records if "closed the session" in r.getMessage()]
     assert len(opened) == len(closed) == 4
 
 

@@ -463,10 +463,10 @@ async def test_chat_and_completion_requests_share_one_client_and_one_close(fake:
     assert [r["path"] for r in fake.requests] == [
         "/v1/completions", "/v1/chat/completions", "/v1/completions"
     ]  # fmt: skip
-    twin = client._completions
-    assert twin is not None and twin._pools and client._pools
+    held = list(client._held.values())  # one session for both endpoints
+    assert len(held) == 1 and not held[0].session.closed
     await client.aclose()
-    assert not client._pools and not twin._pools
+    assert held[0].session.closed
 
 
 async def test_completion_errors_name_the_completions_endpoint(fake: FakeServer):
@@ -498,16 +498,3 @@ async def test_seed_varies_per_call_and_repeats_per_run(fake: FakeServer):
     assert [r["json"]["seed"] for r in fake.requests] == [103, 101]
     await client_for(fake)(CallRequest(messages=MESSAGES))
     assert "seed" not in fake.last["json"]
-
-
-def test_a_pickled_client_makes_its_own_completions_twin():
-    import pickle
-
-    client = OpenAICompatClient("http://127.0.0.1:1/v1", "m")
-    twin = client._completions_client()
-    assert twin.url == "http://127.0.0.1:1/v1/completions" and client.url.endswith(
-        "/chat/completions"
-    )
-    copy = pickle.loads(pickle.dumps(client))  # noqa: S301 - our own bytes
-    assert copy._completions is None
-    assert copy._completions_client().url == "http://127.0.0.1:1/v1/completions"

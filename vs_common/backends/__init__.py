@@ -13,7 +13,12 @@ Example:
 
 from vs_common.backends.embeddings import MiniLMEmbedder, default_embedder
 from vs_common.backends.local_server import LocalModelServer, LocalServerDied, LocalServerError
-from vs_common.backends.openai_compat import OpenAICompatClient, VSHTTPError
+from vs_common.backends.openai_compat import (
+    OpenAICompatClient,
+    VSHTTPError,
+    VSReplyError,
+    VSReplyTooLarge,
+)
 from vs_common.backends.resolve import (
     BackendOptions,
     BackendUnavailable,
@@ -30,6 +35,8 @@ __all__ = [
     "MiniLMEmbedder",
     "OpenAICompatClient",
     "VSHTTPError",
+    "VSReplyError",
+    "VSReplyTooLarge",
     "default_embedder",
     "embedded_server",
     "open_backend",

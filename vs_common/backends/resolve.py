@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from vs_common._logging import logger
-from vs_common.backends._http import uses_proxy
 from vs_common.backends.local_server import (
     BASE_EXTRA_HINT,
     BASE_MODEL_ALIAS,
@@ -54,7 +53,7 @@ from vs_common.backends.local_server import (
     LocalServerDied,
     LocalServerError,
 )
-from vs_common.backends.openai_compat import OpenAICompatClient
+from vs_common.backends.openai_compat import DEFAULT_MAX_REPLY_BYTES, OpenAICompatClient, env_proxy
 from vs_common.calls import Call
 from vs_common.errors import VSConfigError, VSError
 
@@ -80,6 +79,7 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 _PROBE_TIMEOUT = 5.0
+_MAX_MODELS_BYTES = 1 << 20
 _EMBEDDED_LABELS = {DEFAULT_MODEL_ALIAS: "SmolLM2-135M", BASE_MODEL_ALIAS: "Gemma 3 270M (base)"}
 _EXTRA_HINTS = {DEFAULT_MODEL_ALIAS: LOCAL_EXTRA_HINT, BASE_MODEL_ALIAS: BASE_EXTRA_HINT}
 
@@ -111,6 +111,7 @@ class BackendOptions:
         max_tokens: Reply token limit.
         timeout: Seconds one request may take.
         seed: The server's sampling seed (call ``i`` sends ``seed + i``), if any.
+        max_reply_bytes: The largest reply read (``--max-reply-bytes``).
 
     Example:
         >>> BackendOptions().max_tokens
@@ -126,6 +127,7 @@ class BackendOptions:
     max_tokens: int | None = 512
     timeout: float = 180.0
     seed: int | None = None
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class RemoteTarget:
                 temperature=options.temperature,
                 max_tokens=options.max_tokens,
                 seed=options.seed,
+                max_reply_bytes=options.max_reply_bytes,
             )
         except ValueError as exc:  # e.g. an API key with a line break in it
             raise VSConfigError(str(exc), field="api_key") from None
@@ -254,7 +257,7 @@ def check_reachable(url: str, timeout: float = _PROBE_TIMEOUT) -> None:
     Raises:
         BackendUnavailable: The host does not resolve or refuses the connection.
     """
-    if uses_proxy(url):
+    if env_proxy(url) is not None:
         return
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -274,8 +277,9 @@ def discover_model(url: str, api_key: str | None, timeout: float = _PROBE_TIMEOU
         request.add_header("Authorization", f"Bearer {api_key}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - checked
-            data = json.loads(reply.read(1 << 20))  # a model list, not a download
-    except (OSError, ValueError, urllib.error.URLError):
+            body = reply.read(_MAX_MODELS_BYTES + 1)  # bounded: any server may answer
+        data = json.loads(body) if len(body) <= _MAX_MODELS_BYTES else None
+    except (OSError, ValueError, RecursionError, urllib.error.URLError):
         return None
     models = data.get("data") if isinstance(data, dict) else None
     if isinstance(models, list) and models and isinstance(models[0], dict):

@@ -48,6 +48,7 @@ def _backend_options(args: argparse.Namespace) -> BackendOptions:
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         timeout=args.timeout,
+        max_reply_bytes=args.max_reply_bytes,
     )
 
 

@@ -40,6 +40,8 @@ DEFAULT_METHOD_CHOICES = ("direct", "sequence", "vs_standard")
 """``vs_common.evaluation.DEFAULT_METHODS``."""
 DEFAULT_TAU_VALUE = 0.1
 """``vs_common.evaluation.DEFAULT_TAU``."""
+MAX_REPLY_BYTES = 32 * 1024 * 1024
+"""``vs_common.backends.openai_compat.DEFAULT_MAX_REPLY_BYTES``."""
 
 _DESCRIPTION = (
     "Verbalized Sampling: ask a model for k candidates with their probabilities,"
@@ -181,6 +183,14 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout", type=_positive_float, default=180.0, help="seconds per request (180)"
+    )
+    group.add_argument(
+        "--max-reply-bytes",
+        type=_positive_int,
+        default=MAX_REPLY_BYTES,
+        metavar="N",
+        help="largest server reply read, after decompression; a larger one fails the"
+        f" request, not retried ({MAX_REPLY_BYTES} = 32 MiB)",
     )
 
 

@@ -1,7 +1,9 @@
 """Reading a batch's input file lazily: JSONL (one row per line) or Parquet.
 
-Parquet needs pyarrow (the ``ray`` extra brings it); it is imported only when
-a Parquet file is read.
+Parquet needs pyarrow (the ``parquet`` extra); it is imported only when a
+Parquet file is read. A line longer than
+:data:`~vs_common.scale._formats.MAX_LINE_BYTES` is a failed row, read past
+without being held whole.
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from vs_common.errors import VSConfigError
-from vs_common.scale._formats import RAY_EXTRA_HINT, count_lines, is_parquet, require_pyarrow
+from vs_common.scale._formats import (
+    MAX_LINE_BYTES,
+    RAY_EXTRA_HINT,
+    bounded_lines,
+    count_lines,
+    is_parquet,
+    require_pyarrow,
+)
 from vs_common.scale._rows import ROW_KEYS, Job, RowError, parse_line, parse_row
 
 __all__ = ["RAY_EXTRA_HINT", "count_rows", "is_parquet", "read_jobs", "require_pyarrow"]
@@ -61,8 +70,10 @@ def read_jobs(path: Path, defaults: Mapping[str, Any]) -> Iterator[Job | RowErro
         yield from _parquet_jobs(path, defaults)
         return
     with path.open("rb") as source:
-        for line_no, raw in enumerate(source, 1):
-            if raw.strip():
+        for line_no, raw in bounded_lines(source):
+            if raw is None:
+                yield RowError(line_no, None, f"line longer than {MAX_LINE_BYTES} bytes: not read")
+            elif raw.strip():
                 yield parse_line(raw, line_no, defaults)
 
 

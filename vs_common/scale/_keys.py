@@ -74,8 +74,6 @@ class KeySet:
         if digest in self._recent:
             return True
         keys = self._sorted
-        if not len(keys):  # before the first merge (and in a fresh run's resume set)
-            return False
         i = int(keys.searchsorted(digest))
         # numpy compares S16 values as 16-byte strings (a trailing NUL is no issue:
         # every digest has 16 bytes); compare the raw bytes to be exact

@@ -47,8 +47,9 @@ class Worker:
         settings: How each prompt runs.
         concurrency: Rows (and requests) in flight at once.
         mode: ``columns`` (:func:`~vs_common.scale.sample_dataset`: the input's
-            columns plus the result columns), ``jsonl`` (a ``text`` column of
-            input lines) or ``rows`` (Parquet rows); the last two return
+            columns plus the result columns), ``jsonl`` (``line`` and
+            ``line_no`` columns: the input's lines, as bytes) or ``rows``
+            (Parquet rows); the last two return
             ``key``, ``kind`` and ``line`` (the JSON record) for the driver.
         columns: The id and prompt columns (``columns`` mode).
         done: An object reference to the id keys already done (skipped).
@@ -119,9 +120,12 @@ class Worker:
     async def _records(self, batch: Any) -> Any:
         import pyarrow as pa
 
-        if self.mode == "jsonl":  # read_text: one "text" column of lines
-            texts = batch.column("text").to_pylist()
-            parsed = [parse_line(text, None, self.defaults) for text in texts]
+        if self.mode == "jsonl":  # the input's lines (bytes) and their numbers
+            lines = batch.column("line").to_pylist()
+            numbers = batch.column("line_no").to_pylist()
+            parsed = [
+                parse_line(raw, n, self.defaults) for raw, n in zip(lines, numbers, strict=True)
+            ]
         else:
             parsed = [parse_row(row, None, self.defaults) for row in batch.to_pylist()]
         triples = await asyncio.gather(*(self._record(item) for item in parsed))

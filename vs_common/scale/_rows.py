@@ -18,10 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from vs_common.distinct import DistinctPolicy
 from vs_common.distribution import Candidate, VerbalizedDistribution
 from vs_common.errors import VSConfigError
 from vs_common.methods import VSConfig
+from vs_common.scale._formats import MAX_LINE_BYTES
 from vs_common.selection import STRATEGIES, select
 
 # json.dumps(text, ensure_ascii=False) is this function's result (C-accelerated).
@@ -61,6 +64,9 @@ SELECT_KEYS = ("strategy", "seed", "select_temperature")
 DISTINCT_KEYS = ("distinct", "max_calls")
 #: Every key a row may have.
 ROW_KEYS = frozenset({"id", "prompt", "meta", *CONFIG_KEYS, *SELECT_KEYS, *DISTINCT_KEYS})
+#: The deepest ``meta`` a row may carry (it is copied to the output as JSON).
+MAX_META_DEPTH = 64
+_INT64 = 2**63
 
 
 @dataclass(frozen=True)
@@ -212,13 +218,25 @@ def parse_line(raw: bytes | str, line: int | None, defaults: Mapping[str, Any]) 
         >>> parse_line(b'{"id": 7, "promt": "A joke"}', 2, {}).message
         "unknown key 'promt' (allowed: id, prompt, meta, k, n, method, ...)"
     """
+    if len(raw) > MAX_LINE_BYTES // 4 and len(_as_bytes(raw)) > MAX_LINE_BYTES:
+        return RowError(line, None, f"line longer than {MAX_LINE_BYTES} bytes: not read")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # orjson: strict UTF-8 (no lone surrogates) and at most 1024 levels of
+        # nesting, where json.loads recurses until RecursionError.
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         return RowError(line, None, f"not valid JSON: {exc}")
     if not isinstance(data, dict):
         return RowError(line, None, f"expected a JSON object, got {type(data).__name__}")
+    ident = data.get("id")
+    if isinstance(ident, float) and ident.is_integer() and abs(ident) >= _INT64:
+        # orjson reads an integer beyond 64 bits as a float; say so rather than "bad id".
+        return RowError(line, None, "an integer 'id' must fit in 64 bits (or use a string)")
     return parse_row(data, line, defaults)
+
+
+def _as_bytes(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8", errors="surrogatepass")
 
 
 def parse_row(
@@ -258,6 +276,11 @@ def parse_row(
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         return RowError(line, ident, "missing or empty 'prompt'")
+    if len(prompt) > MAX_LINE_BYTES:
+        return RowError(line, ident, f"'prompt' longer than {MAX_LINE_BYTES} characters")
+    meta = data.get("meta")
+    if isinstance(meta, dict | list) and _depth(meta) > MAX_META_DEPTH:
+        return RowError(line, ident, f"'meta' nested deeper than {MAX_META_DEPTH} levels")
     own = {
         k: data[k] for k in (*CONFIG_KEYS, *SELECT_KEYS, *DISTINCT_KEYS) if data.get(k) is not None
     }
@@ -270,7 +293,21 @@ def parse_row(
         distinct = distinct_policy(settings)
     except VSConfigError as exc:
         return RowError(line, ident, f"bad setting {exc.field or 'config'!r}: {exc}")
-    return Job(line, ident, prompt, config, selection, data.get("meta"), distinct)
+    return Job(line, ident, prompt, config, selection, meta, distinct)
+
+
+def _depth(value: Any) -> int:
+    """Levels of nesting of lists and dicts (iterative: any depth, no recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_META_DEPTH:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def _config(settings: dict[str, Any]) -> VSConfig:

@@ -22,8 +22,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol, Self
 
-import orjson
-
 from vs_common.scale._formats import BatchError, count_lines, is_parquet
 from vs_common.scale._keys import KeySet
 from vs_common.scale._rows import id_key
@@ -182,36 +180,24 @@ class LineWriter:
 def encode_record(record: Mapping[str, Any]) -> bytes:
     r"""One record as a JSON line (no newline): UTF-8, no raw newline inside.
 
-    Compact JSON from orjson (a few µs a record where :mod:`json` takes 30);
-    what orjson does not write as :mod:`json` would (an int beyond 64 bits, a
-    key that is not a string, a datetime, a dataclass, a subclass of a JSON
-    type, any other object) makes it fail, and :mod:`json` writes the record
-    instead (``default=str``), as it always did. Two values come out
-    differently: NaN and infinities are written as ``null`` (the line stays
-    valid JSON, where :mod:`json` wrote ``NaN``), and an :class:`~enum.Enum`
-    that is not a str or int as its value (not its ``str()``).
-
     Example:
         >>> encode_record({"id": 1, "text": "a\nb"})
-        b'{"id":1,"text":"a\\nb"}'
-        >>> encode_record({"id": 2**70, "at": Path("x")})  # what orjson cannot write
-        b'{"id": 1180591620717411303424, "at": "x"}'
+        b'{"id": 1, "text": "a\\nb"}'
+        >>> encode_record({"id": 2, "text": "\ud800"})  # a lone surrogate, escaped
+        b'{"id": 2, "text": "\\ud800"}'
     """
+    text = _RECORD_ENCODER.encode(record)
     try:
-        return orjson.dumps(record, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        return _RECORD_ENCODER.encode(record).encode("utf-8")
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a server may send "\ud800" in a reply): escaped, as JSON
+        # allows, so the line stays valid UTF-8 and reads back the same.
+        return _ASCII_ENCODER.encode(record).encode("ascii")
 
 
-# Everything orjson would write differently from json.dumps(default=str) goes to the
-# fallback instead: these types raise (there is no ``default``) rather than being written.
-_ORJSON_OPTIONS = (
-    orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
 # json.dumps(record, ensure_ascii=False, default=str), without a new encoder per record.
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_ASCII_ENCODER = json.JSONEncoder(default=str)
 
 
 class ResultSink(Protocol):

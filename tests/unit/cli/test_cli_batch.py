@@ -350,3 +350,39 @@ def test_max_calls_needs_distinct_on_the_command_line(tmp_path, fake_call):
     code, err = batch(tmp_path, fake_call, "--max-calls", "3")
     assert code == 2
     assert "--max-calls: only applies with --distinct" in err
+
+
+def test_parquet_input_without_pyarrow_names_the_parquet_extra(tmp_path, fake_call, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": [1], "prompt": ["p"]}), tmp_path / "in.parquet")
+    for name in ("pyarrow", "pyarrow.parquet"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)  # as if not installed
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["batch", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.jsonl")]
+    code = main(argv, call=fake_call, stdout=out, stderr=err)
+    assert code == 1
+    assert 'pip install "verbalized-sampling-kit[parquet]"' in err.getvalue()
+    assert "[ray]" not in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert not fake_call.requests
+
+
+def test_parse_line_bounds_nesting_size_and_64_bit_ids():
+    from vs_common.scale._formats import MAX_LINE_BYTES
+
+    for raw, needle in [
+        (b"[" * 100_000, "not valid JSON"),
+        (b'{"id": 1, "prompt": "p", "meta": ' + b"[" * 65 + b"]" * 65 + b"}", "'meta' nested"),
+        (b'{"id": 123456789012345678901234567890, "prompt": "p"}', "64 bits"),
+        (b'{"id": 1, "prompt": "\\ud800"}', "not valid JSON"),
+        (b'{"id": 1, "prompt": "caf\xff"}', "not valid JSON"),
+        (b'{"id": 1, "prompt": "' + b"x" * MAX_LINE_BYTES + b'"}', "longer than"),
+    ]:
+        result = parse_line(raw, 3, {})
+        assert isinstance(result, RowError), raw[:60]
+        assert needle in result.message, (raw[:60], result.message)
+    deep_enough = b'{"id": 1, "prompt": "p", "meta": ' + b"[" * 64 + b"]" * 64 + b"}"
+    assert isinstance(parse_line(deep_enough, 1, {}), Job)
+    assert parse_line(b'{"id": 18446744073709551615, "prompt": "p"}', 1, {}).id == 2**64 - 1

@@ -7,6 +7,7 @@ import sys
 from typing import get_args
 
 from vs_common import STRATEGIES, Method
+from vs_common.backends.openai_compat import DEFAULT_MAX_REPLY_BYTES
 from vs_common.cli import _parser
 from vs_common.evaluation import DEFAULT_METHODS, DEFAULT_TAU
 from vs_common.methods import OutputFormat, ProbabilityFormat
@@ -31,6 +32,7 @@ def test_the_parser_choices_are_the_cores():
     assert get_args(OutputFormat) == _parser.OUTPUT_FORMAT_CHOICES
     assert tuple(m.value for m in DEFAULT_METHODS) == _parser.DEFAULT_METHOD_CHOICES
     assert _parser.DEFAULT_TAU_VALUE == DEFAULT_TAU
+    assert _parser.MAX_REPLY_BYTES == DEFAULT_MAX_REPLY_BYTES
 
 
 def test_import_vs_common_loads_nothing_heavy():

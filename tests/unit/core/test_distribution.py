@@ -154,34 +154,3 @@ def test_normalize_key_is_the_documented_regular_expressions() -> None:
                "__init__"]  # fmt: skip
     for text in samples:
         assert normalize_key(text) == by_regex(text), text
-
-
-def test_pool_with_is_pool_then_model_copy() -> None:
-    # A run builds its result with pool_with in one step; it must be what
-    # pool(...).model_copy(update=...) made, fields set included.
-    from vs_common.distribution import pool_with
-
-    fail = CallFailure(call_index=1, attempts=2, error_type="TimeoutError", message="slow")
-    a = VerbalizedDistribution.from_pairs([("x", 3), ("X.", 1), ("y", None)], reasoning="r1")
-    b = VerbalizedDistribution(
-        candidates=[], failures=[fail], usage=Usage(prompt_tokens=1), num_calls=1, requested=4
-    )
-    c = VerbalizedDistribution.from_pairs([("z", 0.5)], repairs=["fixed"]).model_copy(
-        update={"usage": Usage(completion_tokens=7), "shortfall": 2, "top_up_calls": 1}
-    )
-    update = {
-        "usage": Usage(prompt_tokens=5),
-        "failures": [fail],
-        "num_calls": 3,
-        "requested": 6,
-        "shortfall": 0,
-        "top_up_calls": 0,
-    }
-    for items in ([a], [a, b, c], [b], []):
-        for fields in ({}, update, {"num_calls": 9}):
-            expected = pool(items).model_copy(update=fields)
-            got = pool_with(items, **fields)
-            assert got == expected
-            assert got.model_fields_set == expected.model_fields_set
-            for g, e in zip(got.candidates, expected.candidates, strict=True):
-                assert g.model_fields_set == e.model_fields_set

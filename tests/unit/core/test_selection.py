@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from vs_common import (
 
 # Chi-square critical values at alpha = 0.001 by degrees of freedom.
 CHI2_CRIT_001 = {1: 10.828, 2: 13.816, 3: 16.266, 4: 18.467}
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 DIST = VerbalizedDistribution.from_pairs(
     [("a", 0.5), ("b", 0.25), ("c", 0.15), ("d", 0.07), ("e", 0.03)]
@@ -139,17 +142,6 @@ def _weight_vectors(count: int) -> list[np.ndarray]:
     return out
 
 
-def test_draw_index_is_numpy_choice_same_draw_same_state() -> None:
-    # The fast draw must be numpy's: a seeded choice made before it stays the same.
-    from vs_common.selection import draw_index
-
-    for i, w in enumerate(_weight_vectors(3000)):
-        seed = 1_000_003 * i
-        ours, numpy_gen = np.random.default_rng(seed), np.random.default_rng(seed)
-        assert draw_index(ours, w) == int(numpy_gen.choice(len(w), p=w)), (seed, w)
-        assert ours.random() == numpy_gen.random()  # as much taken from the generator
-
-
 def test_seeded_select_is_numpy_choice_for_every_strategy() -> None:
     dists = [
         VerbalizedDistribution.from_pairs([(f"c{j}", float(x)) for j, x in enumerate(w)])
@@ -166,25 +158,31 @@ def test_seeded_select_is_numpy_choice_for_every_strategy() -> None:
             assert select(dist, strategy, seed=seed, **kw).index == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("weights", [[0.5, 0.6], [1.2, -0.2], [float("nan"), 1.0]])
-def test_draw_index_rejects_what_numpy_rejects(weights: list[float]) -> None:
-    from vs_common.selection import draw_index
-
-    with pytest.raises(ValueError, match="Probabilities"):
-        draw_index(np.random.default_rng(1), np.array(weights))
-
-
-def test_seeded_double_is_numpys_first_draw_for_seeds_of_every_size() -> None:
-    # select() draws with it instead of building Generator(PCG64(seed)): a seeded choice
-    # made before must stay the same, for a user's small seed or a batch's 64-bit row seed.
-    from vs_common.selection import _seeded_double
-
-    rnd = random.Random(7)
-    edges = [0, 1, 2, 2**32 - 1, 2**32, 2**64 - 1, 2**64, 2**96, 2**127, 2**128 - 1]
+def _choices_cases() -> list[tuple[int, str, list[float]]]:
+    """The cases of tests/data/selection_choices_before.txt (made by the same rule)."""
+    rnd = random.Random(19)
     sizes = (1, 8, 31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128)
-    seeds = edges + [rnd.getrandbits(rnd.choice(sizes)) for _ in range(5000)]
-    for seed in seeds:
-        assert _seeded_double(seed) == np.random.default_rng(seed).random(), seed
+    cases = []
+    for i in range(5000):
+        n = rnd.randint(1, 10)
+        probs = [rnd.random() ** rnd.choice([1, 3, 8]) + 1e-9 for _ in range(n)]
+        seed = rnd.getrandbits(rnd.choice(sizes))
+        cases.append((seed, ("weighted", "uniform", "temperature", "tail")[i % 4], probs))
+    return cases
+
+
+def test_the_same_seeds_make_the_same_choices_as_before() -> None:
+    # The choices the previous selection code made (a hand copy of numpy's seeding
+    # and draw, now numpy's own Generator), recorded for 5000 seeds of every size
+    # up to 128 bits: a seeded choice a user made before is the same now.
+    expected = (DATA / "selection_choices_before.txt").read_text().strip()
+    options = {"temperature": {"temperature": 0.7}, "tail": {"threshold": 0.3}}
+    got = []
+    for seed, strategy, probs in _choices_cases():
+        dist = VerbalizedDistribution.from_pairs([(f"c{j}", p) for j, p in enumerate(probs)])
+        kw = options.get(strategy, {})
+        got.append(str(select(dist, strategy, seed=seed, **kw).index))  # type: ignore[arg-type]
+    assert "".join(got) == expected
 
 
 @pytest.mark.parametrize("seed", [2**128, 2**200 + 17, np.uint64(5), None])

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
-import enum
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from vs_common.scale import (
@@ -20,7 +16,6 @@ from vs_common.scale import (
     errors_path_for,
     id_key,
 )
-from vs_common.scale._store import encode_record
 
 
 def holds(keys: KeySet, expected: set[str]) -> bool:
@@ -179,37 +174,21 @@ def test_id_key_is_the_ids_json_text(ident: object) -> None:
     assert id_key(ident) == json.dumps(ident, ensure_ascii=False, sort_keys=True)
 
 
-class _Plain(enum.Enum):
-    A = 1
+def test_a_lone_surrogate_from_a_reply_is_written_escaped_and_the_run_ends(tmp_path):
+    # A server may send "\ud800" in its JSON; the record must still be one valid line.
+    import asyncio
 
+    from vs_common.calls import CallResponse
+    from vs_common.scale import BatchOptions, run_batch
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        'naïve “quotes” \u2028 \x7f \x00 \x1f \\ "',
-        [1, -0.0, 1e-05, 1e16, 0.1 + 0.2, True, None, {"a": []}],
-        2**70,  # beyond orjson's 64 bits: json writes it
-        {1: "int key"},  # json turns the key into "1"
-        datetime.datetime(2024, 5, 6, 7, 8, 9),  # json's default=str: "2024-05-06 07:08:09"
-        np.float64(0.25),  # a float subclass: json writes a number
-        np.int64(3),  # not a JSON type: default=str
-        Path("x"),
-        b"raw",
-    ],
-)
-def test_encoded_records_read_back_as_json_dumps_wrote_them(value: object) -> None:
-    rec = {"id": "a", "meta": value, "candidates": [{"text": "ü", "probability": 0.5}]}
-    line = encode_record(rec)
-    assert b"\n" not in line
-    assert json.loads(line) == json.loads(json.dumps(rec, ensure_ascii=False, default=str))
+    reply = '{"responses": [{"text": "caf\\ud800", "probability": 1.0}]}'
 
+    async def call(request):
+        return CallResponse(output=json.loads(json.dumps(reply)), finish_reason="stop")
 
-def test_encoded_records_are_compact_utf8_and_nan_becomes_null() -> None:
-    assert encode_record({"id": 1, "t": "é\n"}) == '{"id":1,"t":"é\\n"}'.encode()
-    assert encode_record({"m": [math.nan, math.inf, -math.inf]}) == b'{"m":[null,null,null]}'
-    assert encode_record({"m": _Plain.A}) == b'{"m":1}'
-
-
-def test_a_lone_surrogate_cannot_be_written() -> None:
-    with pytest.raises(UnicodeEncodeError):
-        encode_record({"id": "\ud800"})
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text('{"id": 1, "prompt": "p"}\n{"id": 2, "prompt": "q"}\n')
+    summary = asyncio.run(run_batch(BatchOptions(inp, out, {"k": 1}, structured="text"), call))
+    assert summary.written == 2
+    records = [json.loads(line) for line in out.read_bytes().splitlines()]
+    assert [r["candidates"][0]["text"] for r in records] == ["caf\ud800"] * 2
