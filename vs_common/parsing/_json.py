@@ -13,8 +13,8 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import json_repair
@@ -194,6 +194,7 @@ class _Cursor:
     text: str
     truncated: bool
     marks: list[int]
+    on_value: Callable[[Any], Reading | None] = field(default=read_object)
     budget: int = _REPAIR_BUDGET
     retries: int = _PROSE_RETRIES
 
@@ -202,7 +203,7 @@ class _Cursor:
         text = self.text
         decoded = _decode(text, start)
         if decoded is not None:
-            return _Step(read_object(decoded[0]), decoded[0], decoded[1], consumed=True)
+            return _Step(self.on_value(decoded[0]), decoded[0], decoded[1], consumed=True)
         i = bisect.bisect_right(self.marks, start)
         stop = self.marks[i] if i < len(self.marks) else len(text)
         limit = min(stop, start + _SCAN_LIMIT)
@@ -220,7 +221,7 @@ class _Cursor:
                 return _Step(resume=end)  # prose in brackets, or too long to repair
             self.budget -= scan.end
             value = _repair(text[start:end])
-            reading = read_object(value)
+            reading = self.on_value(value)
             if reading is not None:
                 reading.repairs.append("repaired malformed JSON")
             return _Step(reading, value, end, consumed=True)
@@ -240,11 +241,17 @@ class _Cursor:
         return _Step(stop=f"stopped reading JSON at an unclosed bracket at {start}")
 
 
-def read_json(text: str, truncated: bool) -> Reading | None:
-    """Candidates from every JSON value in ``text``, in order."""
+def read_json(
+    text: str, truncated: bool, on_value: Callable[[Any], Reading | None] = read_object
+) -> Reading | None:
+    """Candidates from every JSON value in ``text``, in order.
+
+    ``on_value`` reads the candidates of each complete value (the parser
+    passes one that unwraps envelopes first).
+    """
     if "{" not in text and "[" not in text:
         return None
-    cursor = _Cursor(text, truncated, _fence_marks(text))
+    cursor = _Cursor(text, truncated, _fence_marks(text), on_value)
     joined: Reading | None = None
     sources = 0  # values that held candidates
     reasoning: str | None = None
@@ -285,7 +292,11 @@ def read_json(text: str, truncated: bool) -> Reading | None:
         notes.append(CAP_NOTE)
     if sources > 1:
         joined.repairs.append(f"joined the candidates of {sources} separate JSON values")
-    joined.repairs.extend(r for r in notes if r not in joined.repairs)
+    for note in notes:  # a cut-off candidate is certain; reading that stopped early is not
+        if note != CUT_NOTE:
+            joined.doubt(note)
+        elif note not in joined.repairs:
+            joined.repairs.append(note)
     joined.reasoning = joined.reasoning or reasoning
     # The fence lines around the values were read too ("```json" is not a candidate).
     fences = [(k, e if (e := text.find("\n", k)) >= 0 else len(text)) for k in cursor.marks]
