@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from vs_common.parsing._common import CAP_NOTE, CUT_NOTE, MAX_CANDIDATES, Pair, Reading, iter_lines
+from vs_common.parsing._common import (
+    CAP_NOTE,
+    CUT_NOTE,
+    LIST_SET,
+    MAX_CANDIDATES,
+    Pair,
+    Reading,
+    iter_lines,
+    key_of,
+)
 from vs_common.parsing._prose import (
     LABEL_ONLY_RE,
-    LABEL_PREFIX_RE,
     LABELS,
     split_prob,
     split_prob_lines,
@@ -57,6 +65,7 @@ class _Item:
     probs: list[float | None] = field(default_factory=list)  # from probability-only lines
     after_open: bool = False  # it began while the item above was still open
     gap_before: bool = False  # a blank line or prose since the item above
+    said: bool = False  # a probability-only line came: lines after it are not the text
     _head: Pair | None = None
 
     def head(self) -> Pair:
@@ -89,6 +98,7 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
             value = prob_only(stripped)
             if value is not False:  # "Probability: 0.3" under an item belongs to it
                 current.probs.append(value if isinstance(value, float) else None)
+                current.said = True
                 blank = False
                 continue
         m = _START_RE.match(line) if len(line) < _MAX_START_LINE else None
@@ -97,6 +107,9 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
                 break  # garbage, not a distribution: stop reading
             kind = next(k for k in _KINDS if m.group(k))
             body = m.group(_BODY_GROUP[kind])
+            if kind == "heading" and key_of(tidy(body)) in LIST_SET:
+                current, gap = None, True  # "## Responses" titles the list: prose
+                continue
             first = m.group("label") + body if kind == "label" else body
             current = _Item(kind, first, after_open=current is not None, gap_before=gap)
             items.append(current)
@@ -110,6 +123,8 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
         if current is None:
             gap = True
             continue
+        if current.said and not blank:
+            continue  # "Why: it is a pun." after the probability explains, it is not the text
         if _continues(current, line, blank):
             if blank and current.lines:
                 current.lines.append("")
@@ -149,40 +164,56 @@ def _body_prob(item: _Item) -> float | None:
 
 
 def _main_kind(items: list[_Item]) -> str:
-    """The kind of the candidates: the strongest kind whose items state probabilities.
+    """The kind of the candidates.
 
-    When none states one, the strongest kind with more than one item ("## Jokes"
-    over a numbered list titles it; it holds no candidate).
+    The kind that, with the items of weaker kinds folded into its own, gives the
+    most candidates stating a probability; on a tie the one that had to take the
+    fewest items of another kind as candidates ("## Jokes" over a numbered list
+    titles it), then the stronger kind (a heading owns the bullets under it).
+    When none states a probability, the strongest kind with more than one item.
     """
-    kinds = {it.kind for it in items if it.stated()}
-    if not kinds:
-        counts = {k: sum(1 for it in items if it.kind == k) for k in _KINDS}
-        kinds = {k for k, n in counts.items() if n > 1} or {it.kind for it in items}
-    return next(k for k in _KINDS if k in kinds)
+    present = [k for k in _KINDS if any(it.kind == k for it in items)]
+    scores = {}
+    for kind in present:
+        merged = _merge(items, kind)
+        stated = sum(1 for it in merged if it.stated())
+        scores[kind] = (stated, -sum(1 for it in merged if it.kind != kind))
+    best = max(present, key=lambda k: scores[k])  # max keeps the first (strongest) on a tie
+    if scores[best][0]:
+        return best
+    counts = {k: sum(1 for it in items if it.kind == k) for k in present}
+    return next((k for k in present if counts[k] > 1), present[0])
 
 
-def _merge(items: list[_Item]) -> list[_Item]:
-    """Fold items of another kind into the candidate above them, or set them aside.
+def _merge(items: list[_Item], main: str) -> list[_Item]:
+    """The items of kind ``main``, with the items of other kinds folded in or set aside.
 
-    A bullet under a heading, a label or a numbered item, begun while that
-    item was open, is part of it ("- Text: ..."), unless both state a
-    probability. One that states a probability of its own is a candidate (a
-    list split by prose into numbers and bullets); any other is a note.
+    A bullet under a heading, a label or a numbered item (an item of a weaker
+    kind), begun while that item was open, is part of it ("- Text: ..."),
+    unless both state a probability. An item of another kind that states a
+    probability of its own is a candidate (a list split by prose into numbers
+    and bullets); any other is a note. Items taken as candidates keep their
+    kind, so the caller can tell them apart.
     """
-    main = _main_kind(items)
+    rank = _KINDS.index(main)
     merged: list[_Item] = []
     target: _Item | None = None  # the candidate the item above went into
     for it in items:
+        weaker = _KINDS.index(it.kind) > rank
         if it.kind == main:
-            merged.append(it)
-            target = it
-        elif it.after_open and target is not None and not (it.stated() and target.stated()):
+            target = replace(it, lines=list(it.lines), probs=list(it.probs))
+            merged.append(target)
+        elif (
+            weaker
+            and it.after_open
+            and target is not None
+            and not (it.stated() and target.stated())
+        ):
             target.lines.extend([it.first, *it.lines])
             target.probs.extend(it.probs)
         elif it.stated():
-            it.kind = main
-            merged.append(it)
-            target = it
+            target = replace(it, lines=list(it.lines), probs=list(it.probs))
+            merged.append(target)
         else:
             target = None
     return merged
@@ -241,7 +272,7 @@ def _pair(item: _Item) -> Pair:
     label_only = LABEL_ONLY_RE.fullmatch(head_text) is not None or not head_text
     if not body_text:
         text = "" if label_only and item.kind == "heading" else head_text
-    elif label_only or LABEL_PREFIX_RE.match(item.first):
+    elif label_only:
         text = body_text
     else:
         text = f"{head_text}\n{body_text}"
@@ -254,7 +285,7 @@ def read_list(text: str, truncated: bool) -> Reading | None:
     if not items:
         return None
     if len({it.kind for it in items}) > 1:
-        items = _merge(items)
+        items = _merge(items, _main_kind(items))
     items = _drop_notes(items)
     repairs: list[str] = []
     if len(items) > MAX_CANDIDATES:

@@ -22,7 +22,10 @@ LABEL_ONLY_RE = re.compile(
     rf"{_BOLD}[ \t]*{LABELS}[ \t]*\#?[ \t]*\d{{0,4}}[ \t]*{_BOLD}[ \t]*[:.]?[ \t]*{_BOLD}", re.I
 )
 _PROB_LABELS = r"(?:probability|prob|confidence|likelihood|weight|percentage|percent|p)"
-_PROB_WORD_RE = re.compile(rf"\b{_PROB_LABELS}\b", re.I)
+_PROB_WORD_RE = re.compile(
+    rf"\b(?:(?:estimated|est\.|approximate|approx\.)[ \t]+)?{_PROB_LABELS}\b", re.I
+)
+_MARKUP = r"(?:\*\*|__|\*|_)?"
 _APPROX = r"(?:[~\u2248][ \t]*|(?:about|approx\.?|approximately|around|roughly)[ \t]+)?"
 _AFTER_PROB_WORD_RE = re.compile(
     rf"[ \t]*(?:\*\*|__|\*)?[ \t]*(?P<sep>[:=]|is\b|of\b)?[ \t]*(?:\*\*|__|\*)?[ \t]*[(\[]?[ \t]*"
@@ -32,7 +35,7 @@ _AFTER_PROB_WORD_RE = re.compile(
     re.I | re.ASCII,
 )
 _TRAILING_PROB_RE = re.compile(
-    rf"(?:[(\[][ \t]*{_APPROX}(?P<num>{NUM})[ \t]*(?P<pct>%)?[ \t]*[)\]]"
+    rf"(?:{_MARKUP}[(\[][ \t]*{_APPROX}(?P<num>{NUM})[ \t]*(?P<pct>%)?[ \t]*[)\]]{_MARKUP}"
     rf"|[ \t][-\u2013\u2014|:][ \t]*(?P<num2>{NUM})[ \t]*(?P<pct2>%)?)[ \t]*\.?[ \t]*$",
 )
 _LEADING_PROB_RE = re.compile(

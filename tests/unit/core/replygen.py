@@ -314,7 +314,11 @@ INLINE = {
     "bold_label": " **Probability:** {n}",
     "italic_parens": " *(probability: {n})*",
     "tilde": " (~{n})",
+    "approx": " (≈{n})",
     "em_dash_bare": " — {n}",
+    "prob_word": " (prob: {n})",
+    "estimated": " (estimated probability: {n})",
+    "bold_parens": " **({n})**",
 }
 LEADING = {
     "lead_parens": "({n}) ",
@@ -329,10 +333,20 @@ OWN_LINE = {
     "line_parens": "(Probability: {n})",
     "line_bullet": "- Probability: {n}",
     "line_p": "p = {n}",
+    "line_approx": "Probability ≈ {n}",
+    "line_bold_italic": "***Probability: {n}***",
 }
 # The bare forms need a unit that cannot be a list number: "(3)" after a text is a
 # footnote, not a weight.
-_BARE = ("parens", "brackets", "tilde", "em_dash_bare", "lead_parens", "lead_brackets")
+_BARE = ("parens", "brackets", "tilde", "approx", "em_dash_bare", "bold_parens", "lead_parens",
+         "lead_brackets")  # fmt: skip
+# What models add after a candidate's probability: why it is likely. Never part of the text.
+RATIONALES = [
+    "Why: it plays on a double meaning.",
+    "*Rationale: a classic setup, so fairly likely.*",
+    "Reasoning: less common, more absurd.",
+    "_Note: a stretch, but it lands._",
+]
 
 
 def inline_format(d: Draw, unit: str, table: dict[str, str]) -> str:
@@ -496,7 +510,8 @@ def shape_sequence(d: Draw, k: int) -> Built:
 def shape_xml(d: Draw, k: int) -> Built:
     texts = candidate_texts(d, k, multiline=True, stanzas=True)
     nums = numbers(d, k, d.choice(["fraction", "fraction2", "percent", "tail"]))
-    order = d.choice(["text_first", "prob_first", "attribute", "prob_in_text"])
+    order = d.choice(["text_first", "prob_first", "attribute", "prob_in_text", "bare_text",
+                      "extra_child"])  # fmt: skip
     numbered = chance(d, 20) and order != "attribute"
     indent = chance(d, 50)
     blocks = []
@@ -509,6 +524,13 @@ def shape_xml(d: Draw, k: int) -> Built:
             inner = f"{pad}<probability>{n.written}</probability>{nl}{pad}<text>{t}</text>"
         elif order == "prob_in_text":
             inner = f"{t} (probability: {n.written})"
+        elif order == "bare_text":
+            inner = f"{t}{nl}<probability>{n.written}</probability>"
+        elif order == "extra_child":
+            inner = (
+                f"{pad}<text>{t}</text>{nl}{pad}<probability>{n.written}</probability>"
+                f"{nl}{pad}<reason>It is a pun (0.5 of them are).</reason>"
+            )
         else:
             blocks.append(f'<{tag} probability="{n.written}">{t}</{tag}>')
             continue
@@ -568,25 +590,43 @@ def shape_numbered(d: Draw, k: int) -> Built:
     fmt = table[inline_format(d, unit, table)]
     if wrap == "italic" and "*" in fmt:
         wrap = "plain"
+    rationale = chance(d, 20)
     lines = []
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
         head = f"{bullet_char} " if bullet else mark(i)
         body = _wrap_text(d, t, wrap)
         p = fmt.format(n=n.written)
         if place == "inline":
-            lines.append(head + body + p)
+            line = head + body + p
         elif place == "leading":
-            lines.append(head + p + body)
+            line = head + p + body
         else:
-            lines.append(head + body + "\n   " + p)
+            line = head + body + "\n   " + p
+        if rationale:
+            line += "\n   " + d.choice(RATIONALES)
+        lines.append(line)
     sep = "\n\n" if chance(d, 30) else "\n"
+    extras = [f"{'bullet' if bullet else 'number'}_{place}", f"wrap_{wrap}"]
     return Built(
         sep.join(lines),
         texts,
         [*stated_values(nums)],
         "prose",
-        extras=[f"{'bullet' if bullet else 'number'}_{place}", f"wrap_{wrap}"],
+        extras=[*extras, *(["rationale"] if rationale else [])],
     )
+
+
+def shape_list_truncated(d: Draw, k: int) -> Built:
+    """A numbered list cut by max_tokens inside its last item: that item is dropped."""
+    k = max(k, 2)
+    texts = candidate_texts(d, k, multiline=False)
+    nums = numbers(d, k, d.choice(["fraction", "percent"]))
+    fmt = INLINE[d.choice(["label_parens", "label_cap", "p_equals", "dash_italic"])]
+    pairs = zip(texts, nums, strict=True)
+    full = "\n".join(f"{i}. {t}" + fmt.format(n=n.written) for i, (t, n) in enumerate(pairs, 1))
+    start = full.rfind("\n") + 1
+    cut = d.integer(start + 4, len(full) - 1)
+    return Built(full[:cut], texts[:-1], [*stated_values(nums)][:-1], "prose", truncated=True)
 
 
 def shape_numbered_multiline(d: Draw, k: int) -> Built:
@@ -601,9 +641,17 @@ def shape_numbered_multiline(d: Draw, k: int) -> Built:
     nums = numbers(d, k, unit)
     fmt = OWN_LINE[d.choice(sorted(OWN_LINE))]
     title = chance(d, 30)
+    fields = chance(d, 25)  # "1. **Option 1**\n   - Text: ...\n   - Probability: 0.3"
     items = []
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
         lines = t.split("\n")
+        if fields:
+            name = d.choice(["Text", "Response", "Joke"])
+            first, *more = lines
+            body = [f"- **{name}:** {first}", *(f"  {ln}" for ln in more)]
+            items.append("\n".join([f"{i}. **Option {i}**", *("   " + ln for ln in body),
+                                    f"   - **Probability:** {n.written}"]))  # fmt: skip
+            continue
         if title:
             head = f"{i}. **Option {i}**"
             body = lines
@@ -667,13 +715,16 @@ def shape_headings(d: Draw, k: int) -> Built:
         elif form == "prob_label_heading":
             blocks.append(f"{hashes} {word} {i} — Probability: {n.written}\n\n{t}")
         elif form == "prob_below":
-            blocks.append(f"{hashes} {word} {i}\n{t}\n\nProbability: {n.written}")
+            why = "\n" + d.choice(RATIONALES) if chance(d, 25) else ""
+            blocks.append(f"{hashes} {word} {i}\n{t}\n\nProbability: {n.written}{why}")
         else:
             blocks.append(f"{hashes} {word} {i}\n\n{t}\n\n**Probability:** {n.written}")
     return Built("\n\n".join(blocks), texts, [*stated_values(nums)], "prose", extras=[form])
 
 
 def shape_table(d: Draw, k: int) -> Built:
+    """A markdown table, a row per candidate; the text column's header may be one no
+    parser knows ("Tagline"): the widest column holds the text."""
     texts = candidate_texts(d, k, multiline=False)
     unit = d.choice(["fraction", "fraction2", "percent", "percent_space", "short", "tail"])
     nums = numbers(d, k, unit)
@@ -685,10 +736,15 @@ def shape_table(d: Draw, k: int) -> Built:
     prob_first = chance(d, 15)
     cols = [*(["#"] if number_col else []),
             *([prob_head, text_head] if prob_first else [text_head, prob_head])]  # fmt: skip
-    rows = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    if chance(d, 25):
+        cols = [f"**{c}**" for c in cols]
+    rule = d.choice(["---", ":---", "---:", ":---:", "-----------"])
+    rows = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule for _ in cols) + "|"]
+    bold_values = chance(d, 15)
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
+        value = f"**{n.written}**" if bold_values else n.written
         cells = [*([str(i)] if number_col else []),
-                 *([n.written, t] if prob_first else [t, n.written])]  # fmt: skip
+                 *([value, t] if prob_first else [t, value])]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     known = text_head.lower() in ("response", "joke", "text", "answer")
     return Built(
@@ -839,6 +895,7 @@ SHAPES: dict[str, Callable[[Draw, int], Built]] = {
     "xml_truncated": shape_xml_truncated,
     "numbered": shape_numbered,
     "numbered_multiline": shape_numbered_multiline,
+    "list_truncated": shape_list_truncated,
     "label_inline": shape_label_inline,
     "bold_blocks": shape_bold_blocks,
     "headings": shape_headings,
