@@ -34,6 +34,8 @@ class Reading:
             (and said so in ``repairs``): what it skipped is not checked again.
         unsure: The repairs that doubt the reading itself (more candidates may
             exist, or a probability was guessed): ``strict=True`` raises on them.
+        envelope: The candidates came out of an envelope (a chat message, a
+            tool call): its reply was read as a whole, cut-off candidate included.
     """
 
     pairs: list[Pair]
@@ -43,6 +45,7 @@ class Reading:
     spans: list[tuple[int, int]] = field(default_factory=list)
     complete: bool = True
     unsure: list[str] = field(default_factory=list)
+    envelope: bool = False
 
     def doubt(self, note: str) -> None:
         """Record a repair that leaves the reading in doubt."""

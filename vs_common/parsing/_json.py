@@ -129,16 +129,26 @@ def _slip(reading: Reading, scan: _Scan, truncated: bool) -> bool:
 
 
 def _read_unclosed(
-    region: str, scan: _Scan, *, at_end: bool, truncated: bool, may_repair: bool
+    region: str,
+    scan: _Scan,
+    *,
+    at_end: bool,
+    truncated: bool,
+    may_repair: bool,
+    on_value: Callable[[Any], Reading | None] = read_object,
 ) -> Reading | None:
     """Candidates from JSON still open where ``region`` ends; a cut-off one is dropped.
 
-    ``scan`` holds positions relative to ``region``.
+    ``scan`` holds positions relative to ``region``. An envelope's reply was
+    read (and its own cut-off candidate dropped) by ``on_value``.
     """
     if scan.last_close > 0:  # fast path: close the brackets after the last complete value
         closing = "".join(_CLOSERS[o] for o in reversed(scan.stack_at_last_close))
         decoded = _decode(region[: scan.last_close] + closing, 0)
-        reading = read_object(decoded[0]) if decoded is not None else None
+        reading = on_value(decoded[0]) if decoded is not None else None
+        if reading is not None and reading.envelope:
+            reading.repairs.append("closed JSON that ended early")
+            return reading
         if reading is not None and not _slip(reading, scan, truncated):
             reading.repairs.append("closed JSON that ended early")
             depth = len(scan.stack_at_last_close)
@@ -151,10 +161,12 @@ def _read_unclosed(
             return reading
     if not may_repair:
         return None
-    reading = read_object(_repair(region))
+    reading = on_value(_repair(region))
     if reading is None:
         return None
     reading.repairs.append("repaired malformed JSON")
+    if reading.envelope:
+        return reading
     depth = len(scan.open_stack)
     cut = depth > reading.item_depth or (depth == reading.item_depth and scan.in_string)
     if cut and not _slip(reading, scan, truncated):
@@ -232,6 +244,7 @@ class _Cursor:
                 at_end=stop == len(text),
                 truncated=self.truncated,
                 may_repair=stop - start <= self.budget,
+                on_value=self.on_value,
             )
             self.budget -= min(self.budget, stop - start)
             return _Step(reading, resume=stop, consumed=True)
@@ -247,7 +260,9 @@ def read_json(
     """Candidates from every JSON value in ``text``, in order.
 
     ``on_value`` reads the candidates of each complete value (the parser
-    passes one that unwraps envelopes first).
+    passes one that unwraps envelopes first). JSON that holds no candidate
+    gives a reading with no pairs whose spans say where it is: the text
+    inside it is not the reply's prose.
     """
     if "{" not in text and "[" not in text:
         return None
@@ -285,8 +300,10 @@ def read_json(
             joined = reading
         else:
             joined.extend(reading)
-    if joined is None:
-        return None
+    # The fence lines around the values were read too ("```json" is not a candidate).
+    fences = [(k, e if (e := text.find("\n", k)) >= 0 else len(text)) for k in cursor.marks]
+    if joined is None:  # JSON that holds no candidate is still not prose to read
+        return Reading(pairs=[], spans=sorted([*spans, *fences])) if spans else None
     if len(joined.pairs) > MAX_CANDIDATES:
         del joined.pairs[MAX_CANDIDATES:]
         notes.append(CAP_NOTE)
@@ -298,8 +315,6 @@ def read_json(
         elif note not in joined.repairs:
             joined.repairs.append(note)
     joined.reasoning = joined.reasoning or reasoning
-    # The fence lines around the values were read too ("```json" is not a candidate).
-    fences = [(k, e if (e := text.find("\n", k)) >= 0 else len(text)) for k in cursor.marks]
     joined.spans = sorted([*spans, *fences])
     joined.complete = all(n == CUT_NOTE for n in notes)
     return joined

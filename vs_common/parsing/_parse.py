@@ -135,7 +135,13 @@ class _Parse:
         rest = text
         for i, (_, reader) in enumerate(readers):
             reading = reader(rest, self.truncated)
-            if reading is None or not reading.pairs:
+            if reading is None:
+                continue
+            if not reading.pairs:
+                # A reply that is JSON holding no candidate (an envelope still arriving):
+                # the text in its strings is not the reply's structure.
+                lead = len(rest) - len(rest.lstrip())
+                rest = mask(rest, [sp for sp in reading.spans if sp[0] == lead])
                 continue
             if best is None or reading.stated > best[1].stated:
                 best = (i, reading)
@@ -184,8 +190,9 @@ class _Parse:
             reading = self._join(
                 (self.read(t, depth) for t in envelope.texts), f"replies in the {envelope.what}"
             )
-        if reading is not None and envelope.reasoning and not reading.reasoning:
-            reading.reasoning = envelope.reasoning
+        if reading is not None:
+            reading.envelope = True
+            reading.reasoning = reading.reasoning or envelope.reasoning
         return reading
 
     @staticmethod

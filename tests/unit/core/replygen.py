@@ -968,7 +968,7 @@ def surround(d: Draw, b: Built) -> tuple[Any, list[str]]:
             out = f"{draft}\n</think>\n\n{out}"
         else:
             out = f"<thinking>\n{draft}\n</thinking>\n{out}"
-        extras.append("think")
+        extras.append("think_unopened" if form == 1 else "think")
     if chance(d, 12):
         out, env = _text_envelope(d, out)
         extras.append(env)
