@@ -30,6 +30,7 @@ from vs_common.parsing._common import (
 from vs_common.parsing._prose import (
     LABEL_ONLY_RE,
     LABELS,
+    MARK,
     split_prob,
     split_prob_lines,
     tidy,
@@ -42,9 +43,11 @@ _BOLD = r"(?:\*\*|__)?"
 _START_RE = re.compile(
     rf"""^[ \t]{{0,12}}(?:
         (?P<heading>\#{{1,6}})[ \t]*(?P<hbody>.*)
-      | (?P<label>{_BOLD}[ \t]*{LABELS}[ \t]*\#?[ \t]*\d{{0,4}}[ \t]*{_BOLD}
+      | (?P<label>{_BOLD}[ \t]*{LABELS}{MARK}?[ \t]*{_BOLD}
             [ \t]*(?:\([^()\n]{{0,80}}\))?[ \t]*{_BOLD}[ \t]*[:)\-\u2013\u2014][ \t]*
             {_BOLD})(?P<lbody>.*)
+      | (?P<alone>{_BOLD}[ \t]*{LABELS}{MARK}[ \t]*{_BOLD}
+            [ \t]*(?:\([^()\n]{{0,80}}\))?[ \t]*{_BOLD})[ \t]*(?P<abody>)
       | (?P<number>{_BOLD}\(?\d{{1,4}}[.):\]]{_BOLD})[ \t]+(?P<nbody>.*)
       | (?P<bullet>[-*\u2022+])[ \t]+(?P<bbody>.*)
     )$""",
@@ -52,7 +55,8 @@ _START_RE = re.compile(
 )
 # Stronger structure first: a heading or a label owns the bullets under it.
 _KINDS = ("heading", "label", "number", "bullet")
-_BODY_GROUP = {"heading": "hbody", "label": "lbody", "number": "nbody", "bullet": "bbody"}
+_GROUPS = {"heading": "hbody", "label": "lbody", "alone": "abody", "number": "nbody",
+           "bullet": "bbody"}  # fmt: skip
 _MAX_START_LINE = 100_000  # a line this long is prose: the item patterns are not tried on it
 _BULLET_RE = re.compile(r"[ \t]*[-*\u2022+][ \t]+")
 
@@ -105,12 +109,13 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
         if m is not None:
             if len(items) > MAX_CANDIDATES:
                 break  # garbage, not a distribution: stop reading
-            kind = next(k for k in _KINDS if m.group(k))
-            body = m.group(_BODY_GROUP[kind])
-            if kind == "heading" and key_of(tidy(body)) in LIST_SET:
+            group = next(g for g in _GROUPS if m.group(g))
+            body = m.group(_GROUPS[group])
+            if group == "heading" and key_of(tidy(body)) in LIST_SET:
                 current, gap = None, True  # "## Responses" titles the list: prose
                 continue
-            first = m.group("label") + body if kind == "label" else body
+            kind = "label" if group == "alone" else group
+            first = m.group(group) + body if kind == "label" else body
             current = _Item(kind, first, after_open=current is not None, gap_before=gap)
             items.append(current)
             blank = gap = False

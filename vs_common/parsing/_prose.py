@@ -12,14 +12,20 @@ import re
 from vs_common.parsing._common import NUM, to_prob
 
 LABELS = r"(?:response|option|candidate|answer|joke|idea|story|poem|sample|reply|text)"
+# What names a candidate after its label word: "1", "#2", "B" (one letter, not a word).
+MARK = r"(?:[ \t]*\#?[ \t]*\d{1,4}|[ \t]+(?-i:[A-Z])(?![\w']))"
 _BOLD = r"(?:\*\*|__)?"
 LABEL_PREFIX_RE = re.compile(
-    rf"^[ \t]*{_BOLD}[ \t]*{LABELS}[ \t]*\#?[ \t]*\d{{0,4}}[ \t]*{_BOLD}[ \t]*"
+    rf"^[ \t]*{_BOLD}[ \t]*{LABELS}{MARK}?[ \t]*{_BOLD}[ \t]*"
     rf"(?:\([^()\n]{{0,80}}\))?[ \t]*{_BOLD}[ \t]*[:)\-\u2013\u2014][ \t]*{_BOLD}",
     re.I,
 )
+# A label with nothing after it ("### Response 1", "**Option B**", "### 2."): it names
+# the text below it.
 LABEL_ONLY_RE = re.compile(
-    rf"{_BOLD}[ \t]*{LABELS}[ \t]*\#?[ \t]*\d{{0,4}}[ \t]*{_BOLD}[ \t]*[:.]?[ \t]*{_BOLD}", re.I
+    rf"{_BOLD}[ \t]*(?:{LABELS}{MARK}?|\#?[ \t]*\d{{1,4}})[ \t]*{_BOLD}"
+    rf"[ \t]*[:.)]?[ \t]*{_BOLD}",
+    re.I,
 )
 _PROB_LABELS = r"(?:probability|prob|confidence|likelihood|weight|percentage|percent|p)"
 _PROB_WORD_RE = re.compile(

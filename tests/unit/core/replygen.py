@@ -664,24 +664,52 @@ def shape_numbered_multiline(d: Draw, k: int) -> Built:
     return Built("\n\n".join(items), texts, [*stated_values(nums)], "prose")
 
 
+def _label(d: Draw, i: int) -> str:
+    """How a model names the i-th candidate: "Response 1", "Option B", "Joke #3"."""
+    word = d.choice(["Response", "Option", "Candidate", "Joke", "Idea", "Answer"])
+    mark = d.choice([str(i), str(i), f"#{i}", "ABCDEFGHIJ"[i - 1]])
+    return f"{word} {mark}"
+
+
 def shape_label_inline(d: Draw, k: int) -> Built:
-    """``Response 1 (probability: 30%): text`` and ``- Response 1: text (Probability: 0.085)``."""
+    """``Response 1 (probability: 30%): text``, ``- Response 1: text (Probability: 0.085)``,
+    ``**Response 1**`` alone on a line over its text, ``1. Response: "text"``..."""
     texts = candidate_texts(d, k, multiline=False)
     unit = _prose_unit(d)
     nums = numbers(d, k, unit)
-    word = d.choice(["Response", "Option", "Candidate", "Joke", "Idea", "Answer"])
-    form = d.choice(["label_prob_first", "label_prob_last", "bold_label", "bullet_label"])
+    form = d.choice(["label_prob_first", "label_prob_last", "bold_label", "bullet_label",
+                     "bullet_bold_quoted", "label_own_line", "label_alone", "bold_label_alone",
+                     "numbered_field"])  # fmt: skip
     fmt = INLINE[inline_format(d, unit, INLINE)]
+    own = OWN_LINE[d.choice(sorted(OWN_LINE))]
+    style = d.choice(["label", "letters"]) if form != "numbered_field" else "label"
     lines = []
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
+        label = (
+            _label(d, i)
+            if style == "label"
+            else _label(d, i).split()[0] + " " + "ABCDEFGHIJ"[i - 1]
+        )
+        p = fmt.format(n=n.written)
         if form == "label_prob_first":
-            lines.append(f"{word} {i} (probability: {n.written}): {t}")
+            lines.append(f"{label} (probability: {n.written}): {t}")
         elif form == "label_prob_last":
-            lines.append(f"{word} {i}: {t}" + fmt.format(n=n.written))
+            lines.append(f"{label}: {t}{p}")
         elif form == "bold_label":
-            lines.append(f"**{word} {i}:** {t}" + fmt.format(n=n.written))
-        else:
-            lines.append(f"- {word} {i}: {t}" + fmt.format(n=n.written))
+            lines.append(f"**{label}:** {t}{p}")
+        elif form == "bullet_label":
+            lines.append(f"- {label}: {t}{p}")
+        elif form == "bullet_bold_quoted":  # Gemini
+            lines.append(f'* **{label}:** "{t}"{p}')
+        elif form == "label_own_line":  # Qwen
+            lines.append(f"{label}: {t}\n{own.format(n=n.written)}\n")
+        elif form == "label_alone":
+            lines.append(f"{label}:\n{t}\n{own.format(n=n.written)}\n")
+        elif form == "bold_label_alone":  # Llama
+            lines.append(f'**{label}**\n"{t}"\n{own.format(n=n.written)}\n')
+        else:  # Llama: the field named on the numbered line
+            field = d.choice(["Response", "Text", "Joke"])
+            lines.append(f'{i}. {field}: "{t}"\n{own.format(n=n.written)}\n')
     return Built("\n".join(lines), texts, [*stated_values(nums)], "prose", extras=[form])
 
 
@@ -706,19 +734,28 @@ def shape_headings(d: Draw, k: int) -> Built:
     unit = d.choice(["fraction", "fraction2", "percent", "tail", "short"])
     nums = numbers(d, k, unit)
     hashes = "#" * d.integer(2, 4)
-    word = d.choice(["Option", "Response", "Candidate", "Joke", "Idea"])
-    form = d.choice(["prob_in_heading", "prob_below", "prob_label_heading", "bold_prob_below"])
+    form = d.choice(["prob_in_heading", "prob_below", "prob_label_heading", "bold_prob_below",
+                     "number_only", "fields"])  # fmt: skip
     blocks = []
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
+        label = _label(d, i)
         if form == "prob_in_heading":
-            blocks.append(f"{hashes} {word} {i} ({n.written})\n{t}")
+            blocks.append(f"{hashes} {label} ({n.written})\n{t}")
         elif form == "prob_label_heading":
-            blocks.append(f"{hashes} {word} {i} — Probability: {n.written}\n\n{t}")
+            blocks.append(f"{hashes} {label} — Probability: {n.written}\n\n{t}")
         elif form == "prob_below":
             why = "\n" + d.choice(RATIONALES) if chance(d, 25) else ""
-            blocks.append(f"{hashes} {word} {i}\n{t}\n\nProbability: {n.written}{why}")
+            blocks.append(f"{hashes} {label}\n{t}\n\nProbability: {n.written}{why}")
+        elif form == "number_only":  # "### 1." over the text
+            blocks.append(f"{hashes} {i}.\n{t}\n*Probability: {n.written}*")
+        elif form == "fields":  # DeepSeek: fields as bullets, the colon outside the bold
+            first, *more = t.split("\n")
+            rest = "".join(f"\n  {ln}" for ln in more)
+            blocks.append(
+                f"{hashes} {label}\n- **Text**: {first}{rest}\n- **Probability**: {n.written}"
+            )
         else:
-            blocks.append(f"{hashes} {word} {i}\n\n{t}\n\n**Probability:** {n.written}")
+            blocks.append(f"{hashes} {label}\n\n{t}\n\n**Probability:** {n.written}")
     return Built("\n\n".join(blocks), texts, [*stated_values(nums)], "prose", extras=[form])
 
 
@@ -741,8 +778,10 @@ def shape_table(d: Draw, k: int) -> Built:
     rule = d.choice(["---", ":---", "---:", ":---:", "-----------"])
     rows = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule for _ in cols) + "|"]
     bold_values = chance(d, 15)
+    quoted = chance(d, 15)  # Gemini quotes the text cells
     for i, (t, n) in enumerate(zip(texts, nums, strict=True), 1):
         value = f"**{n.written}**" if bold_values else n.written
+        t = f'"{t}"' if quoted else t
         cells = [*([str(i)] if number_col else []),
                  *([value, t] if prob_first else [t, value])]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
@@ -923,6 +962,8 @@ POSTAMBLES = [
     "I hope one of these makes you smile ☕",
     "*Note: the probabilities are my own estimates and may not sum exactly to 1.*",
     "Each one takes a different angle on the topic.",
+    "Overall, the first one is the safest bet (about 0.35 of the mass).",
+    "Probabilities: rough guesses, normalized to sum to 1.",
 ]
 NOTES = [
     "A few notes first:\n- Kept each one short\n- Sorted by probability\n",
