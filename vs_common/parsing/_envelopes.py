@@ -98,9 +98,9 @@ def _sequence(items: Sequence[Any]) -> Unwrapped | None:
     calls = [_tool_call(it) for it in items]
     if all(c is not None for c in calls):
         return _join("tool calls", [c for c in calls if c is not None])
-    messages = [it for it in items if _is_message(it)]
-    if len(messages) == len(items):  # a conversation: the model's last turn
-        return _message(messages[-1], "conversation")
+    if all(isinstance(it.get("role"), str) and "content" in it for it in items):
+        replies = [it for it in items if _is_message(it)]  # a conversation: the model's turns
+        return _message(replies[-1], "conversation") if replies else Unwrapped("conversation")
     return None
 
 

@@ -1028,6 +1028,13 @@ def _text_envelope(d: Draw, text: str) -> tuple[Any, str]:
             "gemini_response",
             "langchain_message",
             "json_string",
+            "conversation",
+            "deepseek_reasoning",
+            "anthropic_thinking",
+            "responses_message",
+            "langchain_serialized",
+            "content_parts",
+            "ollama_generate",
         ]
     )
     out: Any
@@ -1083,6 +1090,32 @@ def _text_envelope(d: Draw, text: str) -> tuple[Any, str]:
         }
     elif form == "langchain_message":
         out = {"type": "ai", "content": text, "tool_calls": [], "id": "run-1"}
+    elif form == "conversation":  # the whole exchange: the model's turn is the last one
+        out = [{"role": "system", "content": "Generate 5 responses with probabilities."},
+               {"role": "user", "content": "1. a joke (0.5)\n2. another (0.5)"},
+               {"role": "assistant", "content": text}]  # fmt: skip
+    elif form == "deepseek_reasoning":
+        out = {"role": "assistant", "content": text,
+               "reasoning_content": "1. draft (0.5)\n2. draft two (0.5)"}  # fmt: skip
+    elif form == "anthropic_thinking":
+        out = {"type": "message", "role": "assistant", "content": [
+            {"type": "thinking", "thinking": "- idea (0.4)\n- idea (0.6)", "signature": "x"},
+            {"type": "text", "text": text}]}  # fmt: skip
+    elif form == "responses_message":
+        out = {"object": "response", "output": [
+            {"type": "reasoning", "summary": []},
+            {"type": "message", "role": "assistant",
+             "content": [{"type": "output_text", "text": text, "annotations": []}]}]}  # fmt: skip
+    elif form == "langchain_serialized":
+        out = {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "AIMessage"],
+               "kwargs": {"content": text, "type": "ai", "tool_calls": []}}  # fmt: skip
+    elif form == "content_parts":
+        cut = len(text) // 2
+        out = {"role": "assistant", "content": [{"type": "text", "text": text[:cut]},
+                                                {"type": "text", "text": text[cut:]}]}  # fmt: skip
+    elif form == "ollama_generate":
+        out = {"model": "llama3.2", "created_at": "2025-01-01T00:00:00Z", "response": text,
+               "done": True}  # fmt: skip
     else:
         return json.dumps(text, ensure_ascii=False), form
     if chance(d, 50):
