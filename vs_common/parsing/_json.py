@@ -113,10 +113,17 @@ def _looks_like_json(region: str) -> bool:
 
 
 def _repair(region: str) -> Any:
+    """The value json-repair makes of ``region``, if it is of the kind ``region`` opens.
+
+    An object that comes back as a list (``{"key"`` -> ``["key"]``) is a guess
+    about something else, not a repair.
+    """
     try:
-        return json_repair.loads(region)
+        value = json_repair.loads(region)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         return None
+    kind = Mapping if region[:1] == "{" else list
+    return value if isinstance(value, kind) else None
 
 
 def _slip(reading: Reading, scan: _Scan, truncated: bool) -> bool:

@@ -200,20 +200,13 @@ def _merge(items: list[_Item], main: str) -> list[_Item]:
     and bullets); any other is a note. Items taken as candidates keep their
     kind, so the caller can tell them apart.
     """
-    rank = _KINDS.index(main)
     merged: list[_Item] = []
     target: _Item | None = None  # the candidate the item above went into
     for it in items:
-        weaker = _KINDS.index(it.kind) > rank
         if it.kind == main:
             target = replace(it, lines=list(it.lines), probs=list(it.probs))
             merged.append(target)
-        elif (
-            weaker
-            and it.after_open
-            and target is not None
-            and not (it.stated() and target.stated())
-        ):
+        elif _folds(it, main) and target is not None and not (it.stated() and target.stated()):
             target.lines.extend([it.first, *it.lines])
             target.probs.extend(it.probs)
         elif it.stated():
@@ -287,22 +280,29 @@ def _pair(item: _Item) -> Pair:
 def read_list(text: str, truncated: bool) -> Reading | None:
     """Candidates from the list items in ``text``."""
     items, last_open = _items(iter_lines(text))
+    repairs: list[str] = []
+    cut: _Item | None = None
+    if truncated and last_open and items:
+        cut = items.pop()  # the reply stopped inside it
+        repairs.append(CUT_NOTE)
     if not items:
         return None
-    if len({it.kind for it in items}) > 1:
-        items = _merge(items, _main_kind(items))
+    main = _main_kind(items)
+    items = _merge(items, main)
+    if cut is not None and items and _folds(cut, main):
+        items.pop()  # the cut item was a part of the candidate above it ("- Text: ...")
     items = _drop_notes(items)
-    repairs: list[str] = []
     if len(items) > MAX_CANDIDATES:
         items = items[:MAX_CANDIDATES]
-        last_open = False
         repairs.append(CAP_NOTE)
-    if truncated and last_open and items:
-        items.pop()
-        repairs.append(CUT_NOTE)
     pairs = [p for p in map(_pair, items) if p[0]]
     if not pairs:
         return None
     if len(pairs) == 1 and pairs[0][1] is None and items[0].kind in ("number", "bullet"):
         return None  # one bullet in prose, with no probability, is not a distribution
     return Reading(pairs=pairs, repairs=repairs, spans=[(0, len(text))])
+
+
+def _folds(item: _Item, main: str) -> bool:
+    """Whether ``item`` would be folded into the candidate above it."""
+    return item.after_open and _KINDS.index(item.kind) > _KINDS.index(main)

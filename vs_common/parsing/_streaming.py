@@ -79,6 +79,7 @@ class StreamingParser:
         self._depth = 0
         self._in_string = False
         self._escaped = False
+        self._new_line = False  # a line ended: the next text may begin the next item
         self._thinking = thinking
         self._current: VerbalizedDistribution | None = None
         m = Method(method) if method is not None else None
@@ -139,15 +140,22 @@ class StreamingParser:
         return list(new)
 
     def _scan(self, chunk: str) -> bool:
-        """Track JSON nesting across chunks; True if a candidate may have ended."""
-        boundary = False
+        """Track JSON nesting across chunks; True if a candidate may have ended.
+
+        A line's end may end a candidate; so may the first text after it (the
+        next list item has begun, so the one above is whole).
+        """
+        boundary = self._new_line and not chunk.isspace()
+        self._new_line = self._new_line and not boundary
+        escaped_at = 0 if self._escaped else -1  # where the escaped character sits
+        self._escaped = False
         for m in _BOUNDARY_RE.finditer(chunk):
             c = m.group()
             if self._in_string:
-                if self._escaped:
-                    self._escaped = False
-                elif c == "\\":
-                    self._escaped = True
+                if m.start() == escaped_at:
+                    continue  # \" or \\: the character after a backslash is text
+                if c == "\\":
+                    escaped_at = m.start() + 1
                 elif c == '"':
                     self._in_string = False
                 continue
@@ -161,8 +169,8 @@ class StreamingParser:
                     boundary = boundary or self._depth <= _ELEMENT_DEPTH
             elif self._depth == 0:  # newline or ">" outside JSON: lists, tables, tags
                 boundary = True
-        if self._escaped and not self._in_string:
-            self._escaped = False
+                self._new_line = c == "\n" and not chunk[m.end() :].strip()
+        self._escaped = self._in_string and escaped_at == len(chunk)  # "\\" ended the chunk
         return boundary
 
     def close(self) -> VerbalizedDistribution:
