@@ -147,10 +147,10 @@ def _read_mapping(obj: Mapping[Any, Any], depth: int) -> Reading | None:
             continue
         if chosen is None:
             chosen = reading
-        else:  # one list is the reply; another one is noted, not mixed in
-            chosen.repairs.append(
-                f"did not read {len(reading.pairs)} candidate-like item(s) under {k!r}"
-            )
+        elif reading.stated or not chosen.stated:
+            # One list is the reply; another one like it is noted, not mixed in (a list
+            # of plain strings beside candidates with probabilities is not one).
+            chosen.doubt(f"did not read {len(reading.pairs)} candidate-like item(s) under {k!r}")
     if chosen is not None:
         return chosen
     if any(isinstance(k, str) and key_of(k) in TEXT_SET for k in obj):
