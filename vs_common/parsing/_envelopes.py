@@ -64,7 +64,17 @@ def unwrap(value: Any) -> Unwrapped | None:
     return None
 
 
+# Every envelope has one of these keys: a mapping with none (a reply's own JSON) is
+# passed over at once.
+_ENVELOPE_KEYS = frozenset(
+    {"choices", "role", "type", "lc", "object", "candidates", "parts", "model", "function",
+     "functionCall", "name"}
+)  # fmt: skip
+
+
 def _mapping(obj: Mapping[Any, Any]) -> Unwrapped | None:
+    if _ENVELOPE_KEYS.isdisjoint(obj.keys()):
+        return None
     choices = obj.get("choices")
     if _is_list_of_mappings(choices) and all(_is_choice(c) for c in choices):
         return _join("chat completion", [_choice(c) for c in choices])

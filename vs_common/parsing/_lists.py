@@ -98,14 +98,14 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
     blank = gap = False
     for _, line in lines:
         stripped = line.strip()
-        if current is not None and stripped:
+        m = _START_RE.match(line) if len(line) < _MAX_START_LINE else None
+        if current is not None and stripped and (m is None or m.group("bullet")):
             value = prob_only(stripped)
             if value is not False:  # "Probability: 0.3" under an item belongs to it
                 current.probs.append(value if isinstance(value, float) else None)
                 current.said = True
                 blank = False
                 continue
-        m = _START_RE.match(line) if len(line) < _MAX_START_LINE else None
         if m is not None:
             if len(items) > MAX_CANDIDATES:
                 break  # garbage, not a distribution: stop reading
@@ -117,6 +117,7 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
             kind = "label" if group == "alone" else group
             first = m.group(group) + body if kind == "label" else body
             current = _Item(kind, first, after_open=current is not None, gap_before=gap)
+            current.head()  # every item's start line is read once, before any copy of it
             items.append(current)
             blank = gap = False
             continue
@@ -231,22 +232,15 @@ def _drop_notes(items: list[_Item]) -> list[_Item]:
         return items
     first = flags.index(True)
     last = len(flags) - 1 - flags[::-1].index(True)
-    keep: list[_Item] = []
-    for i, it in enumerate(items):
-        if i < first:
-            kept = not _separated(items, i + 1, first + 1) and not _title(it)
-        elif i > last:
-            kept = not _separated(items, last + 1, i + 1)
-        else:
-            kept = True
-        if kept:
-            keep.append(it)
-    return keep
-
-
-def _separated(items: list[_Item], start: int, end: int) -> bool:
-    """Whether a gap (blank line or prose) comes before some item of ``items[start:end]``."""
-    return any(items[j].gap_before for j in range(start, end))
+    # Items before ``first`` stay only after the last gap up to it; items after ``last``
+    # only before the first gap after it.
+    start = max((j for j in range(1, first + 1) if items[j].gap_before), default=0)
+    stop = next((j for j in range(last + 1, len(items)) if items[j].gap_before), len(items))
+    return [
+        it
+        for i, it in enumerate(items)
+        if first <= i <= last or (start <= i < first and not _title(it)) or last < i < stop
+    ]
 
 
 def _title(it: _Item) -> bool:
@@ -287,10 +281,11 @@ def read_list(text: str, truncated: bool) -> Reading | None:
         repairs.append(CUT_NOTE)
     if not items:
         return None
-    main = _main_kind(items)
-    items = _merge(items, main)
-    if cut is not None and items and _folds(cut, main):
-        items.pop()  # the cut item was a part of the candidate above it ("- Text: ...")
+    if len({it.kind for it in items}) > 1 or (cut is not None and cut.kind != items[0].kind):
+        main = _main_kind(items)
+        items = _merge(items, main)
+        if cut is not None and items and _folds(cut, main):
+            items.pop()  # the cut item was a part of the candidate above it ("- Text: ...")
     items = _drop_notes(items)
     if len(items) > MAX_CANDIDATES:
         items = items[:MAX_CANDIDATES]
