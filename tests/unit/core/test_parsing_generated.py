@@ -53,21 +53,16 @@ def test_generator_covers_every_shape_and_surrounding() -> None:
 
 
 def test_precision_is_total_and_recall_high_on_every_shape() -> None:
-    by_shape: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # expected, read, right
-    wrong: list[tuple[Reply, Score]] = []
+    by_shape: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # expected, right
     missed: list[tuple[Reply, Score]] = []
     for reply in CORPUS:
         s = read(reply)
-        row = by_shape[reply.shape]
-        row[0] += s.expected
-        row[1] += s.read
-        row[2] += s.right
-        if s.wrong:
-            wrong.append((reply, s))
-        elif not s.exact:
+        assert not s.wrong, f"read with a wrong candidate:\n{_report([(reply, s)])}"
+        by_shape[reply.shape][0] += s.expected
+        by_shape[reply.shape][1] += s.right
+        if not s.exact:
             missed.append((reply, s))
-    assert not wrong, f"{len(wrong)} replies read with a wrong candidate:\n{_report(wrong)}"
-    for shape, (expected, _, right) in by_shape.items():
+    for shape, (expected, right) in by_shape.items():
         assert right / expected >= MIN_RECALL, f"{shape}: recall {right / expected:.4f}\n" + (
             _report([m for m in missed if m[0].shape == shape])
         )
@@ -113,7 +108,7 @@ def _as_streamed(reply: Reply) -> bool:
     )
 
 
-STREAMED = [r for r in CORPUS[::4] if _as_streamed(r)]
+STREAMED = [r for r in CORPUS[::8] if _as_streamed(r)]
 
 
 def test_streaming_hands_out_only_the_start_of_the_final_reading() -> None:
@@ -132,7 +127,7 @@ def test_streaming_hands_out_only_the_start_of_the_final_reading() -> None:
             early += handed > 0
             late += handed == 0
     # Every reply with two complete candidates hands the first out before the end.
-    assert early > 500
+    assert early > 300
     assert late == 0
 
 
