@@ -60,10 +60,11 @@ def _reading(output: Any, method: str | None, truncated: bool) -> dict[str, Any]
     }
 
 
-def entries() -> list[dict[str, Any]]:
-    """The snapshot's lines, computed by the parser as it is now."""
+def entries(generated: int = GENERATED) -> list[dict[str, Any]]:
+    """The snapshot's lines, computed by the parser as it is now (the first
+    ``generated`` generated replies, then the real ones)."""
     out: list[dict[str, Any]] = []
-    for i, reply in enumerate(corpus(GENERATED, seed=SEED)):
+    for i, reply in enumerate(corpus(generated, seed=SEED)):
         head = {"id": f"gen-{i:04d}", "shape": reply.shape, "in": _digest(reply.output)}
         out.append(head | _reading(reply.output, reply.method, reply.truncated))
     for i, line in enumerate(REAL.read_text(encoding="utf-8").splitlines()):
