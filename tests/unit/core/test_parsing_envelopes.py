@@ -189,3 +189,137 @@ def test_candidate_objects_are_not_taken_for_envelopes() -> None:
         {"name": "b", "probability": 0.6},
     ]
     assert parse_distribution(items).texts == ["a", "b"]
+
+
+# --- the details of each envelope -------------------------------------------------------
+
+
+def test_gemini_thought_parts_are_reasoning_and_text_parts_one_reply() -> None:
+    content = {
+        "role": "model",
+        "parts": [
+            {"text": "1. draft (0.9)", "thought": True},
+            {"text": REPLY[:25]},
+            {"text": REPLY[25:]},
+            "not a part",
+        ],
+    }
+    dist = parse_distribution(content)
+    assert dist.texts == TEXTS
+    assert dist.reasoning == "1. draft (0.9)"
+
+
+def test_gemini_function_call_in_snake_case() -> None:
+    content = {"role": "model", "parts": [{"function_call": {"name": "f", "args": ARGS}}]}
+    assert parse_distribution(content).texts == TEXTS
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"text": REPLY, "index": 0},
+        {"text": REPLY, "finish_reason": "stop"},
+        {"delta": {"content": REPLY}},
+        {"message": {"role": "assistant", "content": REPLY}},
+    ],
+)
+def test_every_form_of_a_choice(choice: dict[str, Any]) -> None:
+    assert parse_distribution({"choices": [choice]}).texts == TEXTS
+
+
+def test_a_choices_list_of_something_else_is_no_completion() -> None:
+    """{"choices": [...]} is also a reply's own key: read as candidates when they are."""
+    items = [{"text": "a", "probability": 0.4}, {"text": "b", "probability": 0.6}]
+    assert parse_distribution({"choices": items}).texts == ["a", "b"]
+
+
+@pytest.mark.parametrize("kind", ["ai", "AIMessage", "AIMessageChunk"])
+def test_langchain_message_types(kind: str) -> None:
+    assert parse_distribution({"type": kind, "content": REPLY}).texts == TEXTS
+
+
+@pytest.mark.parametrize("role", ["assistant", "model", "ai", "Assistant"])
+def test_model_roles(role: str) -> None:
+    assert parse_distribution({"role": role, "content": REPLY}).texts == TEXTS
+
+
+def test_a_user_message_is_no_reply() -> None:
+    with pytest.raises(VSParseError):
+        parse_distribution({"role": "user", "content": None})
+
+
+def test_content_as_a_list_of_strings() -> None:
+    message = {"role": "assistant", "content": [REPLY[:10], REPLY[10:]]}
+    assert parse_distribution(message).texts == TEXTS
+
+
+def test_responses_api_reasoning_and_message_items() -> None:
+    response = {
+        "object": "response",
+        "output": [
+            {"type": "reasoning", "summary": "1. draft (1.0)"},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": REPLY}],
+            },
+        ],
+    }
+    dist = parse_distribution(response)
+    assert dist.texts == TEXTS
+    assert dist.reasoning == "1. draft (1.0)"
+
+
+def test_thinking_block_text_and_redacted_thinking() -> None:
+    blocks = [
+        {"type": "redacted_thinking", "data": "xyz"},
+        {"type": "thinking", "thinking": "  weighing puns  "},
+        {"type": "image", "source": {}},
+        {"type": "text", "text": REPLY},
+    ]
+    dist = parse_distribution(blocks)
+    assert dist.texts == TEXTS
+    assert dist.reasoning == "weighing puns"
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning", "thinking"])
+def test_reasoning_keys_of_a_message(key: str) -> None:
+    message = {"role": "assistant", "content": REPLY, key: " why "}
+    assert parse_distribution(message).reasoning == "why"
+
+
+def test_ollama_without_a_message_or_response_is_no_envelope() -> None:
+    reply = {"model": "m", "done": True, "responses": ARGS["responses"]}
+    assert parse_distribution(reply).texts == TEXTS
+
+
+def test_several_tool_calls_are_joined_and_named_in_the_note() -> None:
+    other = {"responses": [{"text": "Mocha.", "probability": 0.5}]}
+    message = {"role": "assistant", "tool_calls": [_tool_call(ARG_TEXT), _tool_call(other)]}
+    dist = parse_distribution(message)
+    assert dist.texts == [*TEXTS, "Mocha."]
+    assert "joined the candidates of 2 tool calls in the chat message" in dist.repairs
+    completion = {"object": "chat.completion", "choices": [{"message": message}]}
+    assert "joined the candidates of 2 tool calls in the chat completion" in (
+        parse_distribution(completion).repairs
+    )
+
+
+def test_a_tool_call_has_no_keys_but_a_tool_calls() -> None:
+    """{"name": ..., "arguments": ...} is a tool call; with a key of its own it is not."""
+    call = {"name": "f", "arguments": ARGS, "id": "1", "type": "function", "index": 0}
+    assert parse_distribution(call).texts == TEXTS
+    not_a_call = {"name": "Decaf?", "probability": 0.3, "input": "x"}
+    with pytest.raises(VSParseError):
+        parse_distribution([not_a_call, {"name": 5}])
+
+
+@pytest.mark.parametrize("key", ["arguments", "parameters", "args", "input"])
+def test_every_arguments_key(key: str) -> None:
+    assert parse_distribution({"name": "f", key: ARGS}).texts == TEXTS
+    assert parse_distribution({"name": "f", key: ARG_TEXT}).texts == TEXTS
+
+
+def test_a_tool_call_with_unusable_arguments_is_no_candidate() -> None:
+    with pytest.raises(VSParseError):
+        parse_distribution({"name": "f", "arguments": 5})
