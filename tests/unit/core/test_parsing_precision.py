@@ -88,6 +88,16 @@ def test_labels_markup_and_rationales_are_not_text(name: str) -> None:
     assert probs(dist) == [0.4, 0.6]
 
 
+def test_notes_of_the_same_kind_set_apart_from_the_candidates_are_not_read() -> None:
+    reply = (
+        "Notes:\n- short ones\n- sorted\n\nThe jokes:\n- Decaf joke (0.4)\n- Latte joke (0.6)"
+        "\n\n- enjoy\n- more on request"
+    )
+    dist = parse_distribution(reply)
+    assert dist.texts == ["Decaf joke", "Latte joke"]
+    assert not any("imputed" in r for r in dist.repairs)
+
+
 def test_a_list_of_notes_after_the_candidates_is_not_read() -> None:
     reply = "1. Decaf joke (0.4)\n2. Latte joke (0.6)\n\nWhy these:\n- puns\n- short"
     assert parse_distribution(reply).texts == ["Decaf joke", "Latte joke"]

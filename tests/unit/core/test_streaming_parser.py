@@ -76,8 +76,11 @@ def test_a_reading_that_changes_its_mind_stalls_the_stream() -> None:
     assert sp.distribution is not None
     assert sp.distribution.texts == ["idea one", "idea two"]
     # The drafts were a think block after all: nothing more is handed out before close().
-    assert sp.feed("x\n</think>\n1. Decaf joke (0.3)\n2. Latte joke (0.7)\n3. Mocha (0.1)\n") == []
-    assert sp.close().texts == ["Decaf joke", "Latte joke", "Mocha"]
+    later = "x\n</think>\n1. Decaf joke (0.3)\n2. Latte joke (0.7)\n3. Mocha (0.1)\n4. Brew (0.1)\n"
+    assert sp.feed(later) == []
+    assert sp.feed("5. Cold brew (0.1)\n6.") == []
+    assert sp.distribution.texts == ["idea one", "idea two"]
+    assert sp.close().texts == ["Decaf joke", "Latte joke", "Mocha", "Brew", "Cold brew"]
 
 
 def test_thinking_reads_nothing_before_the_think_block_ends() -> None:
