@@ -99,6 +99,8 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
     for _, line in lines:
         stripped = line.strip()
         m = _START_RE.match(line) if len(line) < _MAX_START_LINE else None
+        if current is not None and current.said and m is None and stripped and _done(current):
+            continue  # after its probability an item's text is done: "Why: a pun." is not it
         if current is not None and stripped and (m is None or m.group("bullet")):
             value = prob_only(stripped)
             if value is not False:  # "Probability: 0.3" under an item belongs to it
@@ -129,8 +131,6 @@ def _items(lines: Iterable[tuple[int, str]]) -> tuple[list[_Item], bool]:
         if current is None:
             gap = True
             continue
-        if current.said and not blank:
-            continue  # "Why: it is a pun." after the probability explains, it is not the text
         if _continues(current, line, blank):
             if blank and current.lines:
                 current.lines.append("")

@@ -99,11 +99,6 @@ def trailing_prob(text: str) -> tuple[int, float] | None:
     return None
 
 
-def has_prob(line: str) -> bool:
-    """True if the line states a probability (labelled or trailing)."""
-    return labelled_prob(line) is not None or trailing_prob(line) is not None
-
-
 def split_prob(text: str) -> tuple[str, float | None]:
     """Take a stated probability out of a candidate's text: (tidy text, value)."""
     labelled = labelled_prob(text)

@@ -213,3 +213,17 @@ def test_the_bug_path_is_reached_from_any_reader(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_lists, "split_prob", None)
     with pytest.raises(VSParserBug):
         parse_distribution("1. Decaf joke (0.4)\n2. Latte joke (0.6)")
+
+
+def test_a_title_over_the_headings_is_not_a_candidate() -> None:
+    reply = "### The jokes\n### Option 1 (0.4)\nDecaf joke\n### Option 2 (0.6)\nLatte joke"
+    assert parse_distribution(reply).texts == ["Decaf joke", "Latte joke"]
+
+
+def test_a_probability_stated_before_the_text_of_a_heading_block() -> None:
+    reply = (
+        "### Option 1\nProbability: 0.4\n\nDecaf joke\n\n### Option 2\nProbability: 0.6\n\nLatte"
+    )
+    dist = parse_distribution(reply)
+    assert dist.texts == ["Decaf joke", "Latte"]
+    assert probs(dist) == [0.4, 0.6]
