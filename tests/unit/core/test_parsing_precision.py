@@ -227,3 +227,35 @@ def test_a_probability_stated_before_the_text_of_a_heading_block() -> None:
     dist = parse_distribution(reply)
     assert dist.texts == ["Decaf joke", "Latte"]
     assert probs(dist) == [0.4, 0.6]
+
+
+# --- what the JSON reader records when it mends a reply ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "truncated", "texts", "notes"),
+    [
+        # cut between candidates: the brackets are closed, nothing is lost
+        ('{"responses": [{"text": "a", "p": 0.4}, {"text": "b", "p": 0.6},', True, ["a", "b"],
+         ["closed JSON that ended early"]),
+        # cut inside the last candidate, after a complete one
+        ('{"responses": [{"text": "a", "p": 0.4}, {"text": "b", "p": 0.', True, ["a"],
+         ["closed JSON that ended early", "dropped 1 candidate cut off at the end of the output"]),
+        # the last candidate of a list without its closing brace may be cut: dropped
+        ('[{"text": "a", "p": 0.4}, {"text": "b", "p": 0.6', False, ["a"],
+         ["closed JSON that ended early", "dropped 1 candidate cut off at the end of the output"]),
+        # a lone candidate without its closing brace is kept when not known to be cut
+        ('Here: {"text": "a", "p": 0.4', False, ["a"], ["repaired malformed JSON"]),
+        ('{"text": "a", "p": 0.4', False, ["a"], ["repaired malformed JSON"]),
+        # broken inside but closed: repaired
+        ('[{"text": "a", "p": 0.4,}, {"text": "b" "p": 0.6}]', False, ["a", "b"],
+         ["repaired malformed JSON"]),
+    ],
+)  # fmt: skip
+def test_json_mends_are_recorded(
+    reply: str, truncated: bool, texts: list[str], notes: list[str]
+) -> None:
+    dist = parse_distribution(reply, truncated=truncated)
+    assert dist.texts == texts
+    for note in notes:
+        assert note in dist.repairs
