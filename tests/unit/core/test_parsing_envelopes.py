@@ -323,3 +323,52 @@ def test_every_arguments_key(key: str) -> None:
 def test_a_tool_call_with_unusable_arguments_is_no_candidate() -> None:
     with pytest.raises(VSParseError):
         parse_distribution({"name": "f", "arguments": 5})
+
+
+def test_envelopes_and_encodings_nest_a_bounded_number_of_times() -> None:
+    """Up to six levels are unwrapped (completion > message > call > string > ...), then none."""
+    reply = ARG_TEXT
+    for _ in range(6):
+        reply = json.dumps(reply)
+    assert parse_distribution(reply).texts == TEXTS
+    with pytest.raises(VSParseError):
+        parse_distribution(json.dumps(reply))
+    args: Any = ARGS
+    for _ in range(6):
+        args = {"name": "f", "arguments": args}
+    assert parse_distribution(args).texts == TEXTS
+    with pytest.raises(VSParseError):
+        parse_distribution({"name": "f", "arguments": args})
+
+
+def test_a_cut_envelope_keeps_the_reply_it_read() -> None:
+    cut = '{"role": "assistant", "content": "1. a (0.5)\\n2. b (0.5)'
+    dist = parse_distribution(cut)
+    assert dist.texts == ["a", "b"]
+    assert "repaired malformed JSON" in dist.repairs
+    listed = '[{"role": "assistant", "content": "1. a (0.5)\\n2. b (0.5)"}, {"role": "as'
+    assert parse_distribution(listed).texts == ["a", "b"]
+
+
+def test_arguments_holding_json_strings_are_read_and_joined() -> None:
+    args = {"responses": json.dumps(ARGS["responses"]), "more": json.dumps([{"text": "c", "p": 1}])}
+    dist = parse_distribution(args)
+    assert dist.texts == [*TEXTS, "c"]
+    assert "joined the candidates of 2 JSON strings in the arguments" in dist.repairs
+
+
+def test_items_sent_as_json_strings() -> None:
+    items = [
+        '{"text": "a\nb", "probability": 0.5}',  # a raw line break inside: read anyway
+        '{"note": "x", "probability": 0.3}',  # no text key: a text that looks like JSON
+        '{"text": "c", "probability": ' + "9" * 5000 + "}",  # an absurd number: unusable
+    ]
+    dist = parse_distribution({"responses": items})
+    assert dist.texts == ["a\nb", '{"note": "x", "probability": 0.3}', "c"]
+    assert dist.candidates[0].raw_probability == 0.5
+    assert dist.candidates[2].raw_probability is None
+
+
+def test_a_list_of_lists_skips_the_ones_without_candidates() -> None:
+    assert parse_distribution([[1, 2], [{"text": "a", "probability": 1}]]).texts == ["a"]
+    assert parse_distribution({"x": {"y": 1}, "r": {"text": "b", "p": 1}}).texts == ["b"]
