@@ -11,7 +11,12 @@ import os
 
 import pytest
 
-_SLOW = ("test_parsing_generated.py", "test_parser_snapshot.py", "test_parsing_properties.py")
+_SLOW = (
+    "test_parsing_generated.py",
+    "test_parser_snapshot.py",
+    "test_parsing_properties.py",
+    "test_adversarial.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
