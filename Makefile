@@ -24,7 +24,7 @@ PYTAG := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{sys.v
 WHEELHOUSE := .wheelhouse/llama-cpp-python-$(LLAMA_CPP_VERSION)-portable-$(PYTAG)
 LLAMA_WHEEL := $(WHEELHOUSE)/.built
 
-.PHONY: install test lint format typecheck unit integration demo bench clean
+.PHONY: install test lint format typecheck unit integration demo bench clean parser-snapshot mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,18 @@ demo: install
 # Every benchmark, one after another; one summary table and benchmarks/results/latest.json.
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# What the parser reads on 2,080 replies, pinned in tests/data/parser_snapshot.jsonl
+# (tests/unit/core/test_parser_snapshot.py). Run it to accept a reviewed change.
+parser-snapshot: install
+	$(BIN)/python tests/unit/core/parser_snapshot.py
+
+# Mutation testing of vs_common/parsing/ with mutmut, outside `make test` (about an
+# hour on 2 cores). The survivors, and why each is equivalent: docs/mutation-survivors.md.
+# One module at a time: make mutation MUTANTS="vs_common.parsing._tags*"
+mutation: install
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

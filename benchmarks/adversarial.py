@@ -6,6 +6,13 @@ allocated during the parse, above the input itself. Time should grow
 linearly with size (or stay flat where a cap applies), memory stay bounded.
 
     python benchmarks/adversarial.py [--json out.json] [--sizes 1,2,5,10] [--repeat 3]
+
+``--latency`` instead times every input at 1 KB, 100 KB and 1 MB many times
+and prints the median and the 99th percentile (nearest rank) of the parse
+time, and the 1 MB / 100 KB ratio of the medians (linear time: about 10 or
+less; a cap makes it flat):
+
+    python benchmarks/adversarial.py --latency [--runs 200,40,9] [--json out.json]
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
+import statistics
 import sys
 import time
 import tracemalloc
@@ -45,6 +54,27 @@ INPUTS: dict[str, Callable[[int], str]] = {
     "stray_brackets": lambda n: "[a " * (n // 3),
     "prose_brackets": lambda n: "[1] " * (n // 4),
     "many_fences": lambda n: "```json\n[1]\n```\n" * (n // 17),
+    # What the readers of issue 18 added: envelopes, think blocks, labels, notes, markup.
+    "envelope_nesting": lambda n: '{"role": "assistant", "content": ' * (n // 33),
+    "chat_messages": lambda n: json.dumps(
+        [{"role": "assistant", "content": "1. a (0.5)\n2. b (0.5)"}] * (n // 70)
+    ),
+    "content_blocks": lambda n: json.dumps([{"type": "text", "text": "- a (0.5)\n"}] * (n // 40)),
+    "json_string_in_string": lambda n: json.dumps(
+        json.dumps('[{"text": "a", "p": 1}]' * (n // 40))
+    ),
+    "think_unclosed": lambda n: "<think>\n" + "1. draft (0.5)\n" * (n // 15),
+    "lone_think_end": lambda n: (
+        "1. a (0.5)\n" * (n // 22) + "</think>" + "1. b (0.5)\n" * (n // 22)
+    ),
+    "labels_alone": lambda n: "**Response 1**\n" * (n // 15),
+    "headings_with_probs": lambda n: "### Option 1 (0.30)\ntext\n" * (n // 25),
+    "notes_then_list": lambda n: "- note\n" * (n // 14) + "\n" + "1. x (0.1)\n" * (n // 22),
+    "heading_over_bullets": lambda n: "# h\n" + "- x\n" * (n // 4),
+    "probability_words": lambda n: "probability " * (n // 12),
+    "markup_run": lambda n: "1. " + "*" * (n - 10) + " (0.3)",
+    "table_rows": lambda n: "| a | 0.1 |\n" * (n // 12),
+    "probability_lines": lambda n: "1. a\n" + "Probability: 0.1\n" * (n // 17),
 }
 
 
@@ -79,12 +109,53 @@ def stream_one(text: str, chunk: int = 64 * 1024) -> float:
     return time.perf_counter() - t0
 
 
+def _percentile(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def latency(runs: list[int], out: Path | None) -> None:
+    """Median and p99 parse time of every input at 1 KB, 100 KB and 1 MB."""
+    sizes = [("1KB", 1024), ("100KB", 100 * 1024), ("1MB", MB)]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    head = "".join(f"{label + ' med':>13}{label + ' p99':>13}" for label, _ in sizes)
+    print(f"{'input':<24}{head}{'1MB/100KB':>10}  (ms; {'/'.join(map(str, runs))} runs)")
+    worst = 0.0
+    for name, make in INPUTS.items():
+        row: dict[str, dict[str, float]] = {}
+        for (label, size), repeat in zip(sizes, runs, strict=True):
+            text = make(size)
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                _parse(text)
+                times.append(time.perf_counter() - t0)
+            row[label] = {
+                "median_ms": statistics.median(times) * 1e3,
+                "p99_ms": _percentile(times, 0.99) * 1e3,
+                "chars": len(text),
+            }
+        results[name] = row
+        ratio = row["1MB"]["median_ms"] / max(row["100KB"]["median_ms"], 1e-6)
+        worst = max(worst, row["1MB"]["p99_ms"])
+        cells = "".join(f"{row[lb]['median_ms']:13.3f}{row[lb]['p99_ms']:13.3f}" for lb, _ in sizes)
+        print(f"{name:<24}{cells}{ratio:10.1f}")
+    print(f"slowest 1 MB input, p99: {worst:.0f} ms")
+    if out:
+        out.write_text(json.dumps(results, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--sizes", default="1,2,5,10", help="sizes in MB")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--latency", action="store_true", help="median and p99 at 1 KB/100 KB/1 MB")
+    ap.add_argument("--runs", default="200,40,9", help="runs at 1 KB, 100 KB, 1 MB (--latency)")
     args = ap.parse_args()
+    if args.latency:
+        latency([int(r) for r in args.runs.split(",")], args.json)
+        return
     sizes = [float(s) for s in args.sizes.split(",")]
     results: dict[str, dict[str, dict[str, float | str]]] = {}
     head = "".join(f"{f'{s:g} MB s':>10}{'peak MB':>9}" for s in sizes)

@@ -42,6 +42,9 @@ class VerbalizedSamplingParser(BaseCumulativeTransformOutputParser[VerbalizedDis
             a reply is read; format instructions come from it). VSConfig
             fields may also be passed directly: ``VerbalizedSamplingParser(k=3)``.
         tool_name: Read the tool call with this name (default: the first).
+        strict: Raise ``OutputParserException`` instead of guessing when the
+            reply can be read more than one way (see ``parse_distribution``);
+            streamed partial results are never strict.
 
     Raises:
         ValueError: ``diff=True`` (streams always yield the whole distribution).
@@ -57,6 +60,7 @@ class VerbalizedSamplingParser(BaseCumulativeTransformOutputParser[VerbalizedDis
 
     config: VSConfig = Field(default_factory=VSConfig)
     tool_name: str | None = None
+    strict: bool = False
 
     def __init__(self, **kwargs: Any) -> None:
         # VSConfig fields given directly are folded into ``config`` here, before
@@ -105,7 +109,12 @@ class VerbalizedSamplingParser(BaseCumulativeTransformOutputParser[VerbalizedDis
         else:
             output = gen.text
         try:
-            return parse_distribution(output, method=self.config.method, truncated=truncated)
+            return parse_distribution(
+                output,
+                method=self.config.method,
+                truncated=truncated,
+                strict=self.strict and not partial,
+            )
         except VSParseError as exc:
             if partial:
                 return None

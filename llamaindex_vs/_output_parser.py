@@ -27,6 +27,8 @@ class VerbalizedSamplingOutputParser(BaseOutputParser):
     Args:
         config: What to ask for (method, k, threshold, formats); default
             ``VSConfig()`` (VS-Standard, k=5).
+        strict: Raise instead of guessing when the reply can be read more
+            than one way (see :func:`vs_common.parse_distribution`).
 
     Raises:
         vs_common.VSParseError: From ``parse()`` when no candidate can be
@@ -43,8 +45,9 @@ class VerbalizedSamplingOutputParser(BaseOutputParser):
         ['Decaf?', 'Brew-tiful.']
     """
 
-    def __init__(self, config: VSConfig | None = None) -> None:
+    def __init__(self, config: VSConfig | None = None, *, strict: bool = False) -> None:
         self._config = config if config is not None else VSConfig()
+        self._strict = strict
 
     @property
     def config(self) -> VSConfig:
@@ -84,9 +87,11 @@ class VerbalizedSamplingOutputParser(BaseOutputParser):
             The distribution, probabilities normalized, repairs recorded.
 
         Raises:
-            vs_common.VSParseError: No candidate could be recovered.
+            vs_common.VSParseError: No candidate could be recovered (or, with
+                ``strict``, the reply can be read more than one way).
         """
-        return parse_distribution(output, method=self._config.method)
+        return parse_distribution(output, method=self._config.method, strict=self._strict)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(config={self._config!r})"
+        strict = ", strict=True" if self._strict else ""
+        return f"{type(self).__name__}(config={self._config!r}{strict})"

@@ -28,7 +28,6 @@ from vs_common.errors import (
 )
 from vs_common.methods import (
     COMPLETION_STOP,
-    Method,
     VSConfig,
     build_messages,
     completion_prompt,
@@ -181,7 +180,6 @@ class _Run:
         self.config = config
         # direct_base: the plain-text prompt sent to /completions (no messages)
         self.completion = completion
-        self.parse_method = Method.DIRECT if completion is not None else config.method
         self.call = call
         self.retry = retry
         self.sleep = sleep
@@ -311,7 +309,7 @@ class _Run:
             try:
                 dist = parse_distribution(
                     response.output,
-                    method=self.parse_method,
+                    method=self.config.method,
                     truncated=normalize_finish_reason(response.finish_reason) == "length",
                 )
             except VSParseError as exc:

@@ -3,7 +3,8 @@
 * :class:`VSConfigError`: the caller passed a bad setting (a bad ``k``, ``n``,
   threshold, strategy...).
 * :class:`VSParseError`: the model's output holds no recoverable candidate. It
-  carries the raw output so nothing is lost.
+  carries the raw output so nothing is lost. Its subclass :class:`VSParserBug`
+  is the parser's own failure (a bug, not the model's), its cause chained.
 * :class:`VSSamplingError`: a sampling run ended with fewer successful calls
   than the configured minimum. It carries the partial result and the failures.
 * :class:`VSStructuredOutputUnsupported`: raised by a ``call`` when the server
@@ -24,6 +25,7 @@ __all__ = [
     "VSConfigError",
     "VSError",
     "VSParseError",
+    "VSParserBug",
     "VSSamplingError",
     "VSStructuredOutputUnsupported",
     "VSTransientError",
@@ -59,6 +61,22 @@ class VSParseError(VSError, ValueError):
         if len(preview) > _RAW_PREVIEW:
             preview = preview[:_RAW_PREVIEW] + f"... ({len(preview)} chars)"
         super().__init__(f"{reason}; raw output: {preview!r}")
+
+
+class VSParserBug(VSParseError):
+    """The parser itself failed on an output: a bug in the parser, not the model's fault.
+
+    A subclass of :class:`VSParseError`, so code that re-asks on a parse
+    error keeps working (the promise "raises VSParseError and nothing else"
+    holds), but tests and callers can tell it apart: the parser's own
+    exception is chained as ``__cause__`` and logged at ERROR with its
+    traceback on the ``vs_common.parsing`` logger, so it never passes for
+    "no candidates".
+
+    Example:
+        >>> issubclass(VSParserBug, VSParseError)
+        True
+    """
 
 
 class VSSamplingError(VSError):

@@ -3,17 +3,22 @@
 :func:`parse_distribution` reads JSON (objects, bare lists, JSON Lines,
 fenced, between prose, malformed and repaired), XML-like tags, numbered or
 bulleted lists, labelled blocks, markdown headings and tables, and
-already-decoded objects (tool-call arguments). :class:`StreamingParser` does
-the same on a stream and hands out each candidate once it is complete.
+already-decoded objects (tool arguments); it unwraps the envelopes people hand
+over instead of the reply (chat messages and completions, content blocks,
+tool calls) and keeps think blocks as reasoning. :class:`StreamingParser`
+does the same on a stream and hands out each candidate once it is complete.
 
 One private module per reply shape: ``_json`` (JSON in text), ``_objects``
-(decoded values and tool arguments), ``_tags``, ``_lists``, ``_tables``,
-``_prose`` (probabilities stated in prose), with ``_parse`` choosing among
-them and ``_streaming`` feeding them a stream.
+(decoded values and tool arguments), ``_envelopes``, ``_tags``, ``_lists``,
+``_tables``, ``_prose`` (probabilities stated in prose), with ``_parse``
+choosing among them and ``_streaming`` feeding them a stream.
 
-Every function here runs in time linear in its input (no backtracking regular
-expression on unbounded input), never evaluates model text as code, and raises
-nothing but :class:`~vs_common.errors.VSParseError` on bad output.
+Precision first: a candidate the reply does not hold is worse than a miss.
+Where a reading is in doubt, ``repairs`` says so and ``strict=True`` raises.
+Every function here runs in time linear in its input (no backtracking
+regular expression on unbounded input), never evaluates model text as code,
+and raises nothing but :class:`~vs_common.errors.VSParseError` on bad output;
+a failure of the parser itself is a :class:`~vs_common.errors.VSParserBug`.
 
 Example:
     >>> dist = parse_distribution(

@@ -32,6 +32,10 @@ class Reading:
             rest is checked for candidates of another shape.
         complete: False when the reader stopped before the end of the text
             (and said so in ``repairs``): what it skipped is not checked again.
+        unsure: The repairs that doubt the reading itself (more candidates may
+            exist, or a probability was guessed): ``strict=True`` raises on them.
+        envelope: The candidates came out of an envelope (a chat message, a
+            tool call): its reply was read as a whole, cut-off candidate included.
     """
 
     pairs: list[Pair]
@@ -40,6 +44,15 @@ class Reading:
     repairs: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
     complete: bool = True
+    unsure: list[str] = field(default_factory=list)
+    envelope: bool = False
+
+    def doubt(self, note: str) -> None:
+        """Record a repair that leaves the reading in doubt."""
+        if note not in self.repairs:
+            self.repairs.append(note)
+        if note not in self.unsure:
+            self.unsure.append(note)
 
     def extend(self, other: Reading) -> None:
         """Append another value's candidates (the later value decides the depth)."""
@@ -47,6 +60,12 @@ class Reading:
         self.reasoning = self.reasoning or other.reasoning
         self.item_depth = other.item_depth
         self.repairs.extend(r for r in other.repairs if r not in self.repairs)
+        self.unsure.extend(r for r in other.unsure if r not in self.unsure)
+
+    @property
+    def stated(self) -> int:
+        """How many candidates state a probability."""
+        return sum(1 for _, p in self.pairs if p is not None)
 
 
 def unread_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -59,6 +78,23 @@ def unread_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
         pos = max(pos, end)
     gaps.append(text[pos:])
     return "\n".join(g for g in gaps if g.strip())
+
+
+def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with the stretches in ``spans`` blanked (lines kept, positions kept)."""
+    if not spans:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start = max(start, pos)
+        if end <= start:
+            continue
+        parts.append(text[pos:start])
+        parts.append(re.sub(r"[^\n]", " ", text[start:end]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 @functools.lru_cache(maxsize=1024)  # a dozen lookups a reply, mostly the same few keys

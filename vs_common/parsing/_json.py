@@ -13,8 +13,8 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import json_repair
@@ -113,10 +113,17 @@ def _looks_like_json(region: str) -> bool:
 
 
 def _repair(region: str) -> Any:
+    """The value json-repair makes of ``region``, if it is of the kind ``region`` opens.
+
+    An object that comes back as a list (``{"key"`` -> ``["key"]``) is a guess
+    about something else, not a repair.
+    """
     try:
-        return json_repair.loads(region)
+        value = json_repair.loads(region)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         return None
+    kind = Mapping if region[:1] == "{" else list
+    return value if isinstance(value, kind) else None
 
 
 def _slip(reading: Reading, scan: _Scan, truncated: bool) -> bool:
@@ -129,16 +136,26 @@ def _slip(reading: Reading, scan: _Scan, truncated: bool) -> bool:
 
 
 def _read_unclosed(
-    region: str, scan: _Scan, *, at_end: bool, truncated: bool, may_repair: bool
+    region: str,
+    scan: _Scan,
+    *,
+    at_end: bool,
+    truncated: bool,
+    may_repair: bool,
+    on_value: Callable[[Any], Reading | None] = read_object,
 ) -> Reading | None:
     """Candidates from JSON still open where ``region`` ends; a cut-off one is dropped.
 
-    ``scan`` holds positions relative to ``region``.
+    ``scan`` holds positions relative to ``region``. An envelope's reply was
+    read (and its own cut-off candidate dropped) by ``on_value``.
     """
     if scan.last_close > 0:  # fast path: close the brackets after the last complete value
         closing = "".join(_CLOSERS[o] for o in reversed(scan.stack_at_last_close))
         decoded = _decode(region[: scan.last_close] + closing, 0)
-        reading = read_object(decoded[0]) if decoded is not None else None
+        reading = on_value(decoded[0]) if decoded is not None else None
+        if reading is not None and reading.envelope:
+            reading.repairs.append("closed JSON that ended early")
+            return reading
         if reading is not None and not _slip(reading, scan, truncated):
             reading.repairs.append("closed JSON that ended early")
             depth = len(scan.stack_at_last_close)
@@ -151,10 +168,12 @@ def _read_unclosed(
             return reading
     if not may_repair:
         return None
-    reading = read_object(_repair(region))
+    reading = on_value(_repair(region))
     if reading is None:
         return None
     reading.repairs.append("repaired malformed JSON")
+    if reading.envelope:
+        return reading
     depth = len(scan.open_stack)
     cut = depth > reading.item_depth or (depth == reading.item_depth and scan.in_string)
     if cut and not _slip(reading, scan, truncated):
@@ -194,6 +213,7 @@ class _Cursor:
     text: str
     truncated: bool
     marks: list[int]
+    on_value: Callable[[Any], Reading | None] = field(default=read_object)
     budget: int = _REPAIR_BUDGET
     retries: int = _PROSE_RETRIES
 
@@ -202,7 +222,7 @@ class _Cursor:
         text = self.text
         decoded = _decode(text, start)
         if decoded is not None:
-            return _Step(read_object(decoded[0]), decoded[0], decoded[1], consumed=True)
+            return _Step(self.on_value(decoded[0]), decoded[0], decoded[1], consumed=True)
         i = bisect.bisect_right(self.marks, start)
         stop = self.marks[i] if i < len(self.marks) else len(text)
         limit = min(stop, start + _SCAN_LIMIT)
@@ -220,7 +240,7 @@ class _Cursor:
                 return _Step(resume=end)  # prose in brackets, or too long to repair
             self.budget -= scan.end
             value = _repair(text[start:end])
-            reading = read_object(value)
+            reading = self.on_value(value)
             if reading is not None:
                 reading.repairs.append("repaired malformed JSON")
             return _Step(reading, value, end, consumed=True)
@@ -231,6 +251,7 @@ class _Cursor:
                 at_end=stop == len(text),
                 truncated=self.truncated,
                 may_repair=stop - start <= self.budget,
+                on_value=self.on_value,
             )
             self.budget -= min(self.budget, stop - start)
             return _Step(reading, resume=stop, consumed=True)
@@ -240,11 +261,19 @@ class _Cursor:
         return _Step(stop=f"stopped reading JSON at an unclosed bracket at {start}")
 
 
-def read_json(text: str, truncated: bool) -> Reading | None:
-    """Candidates from every JSON value in ``text``, in order."""
+def read_json(
+    text: str, truncated: bool, on_value: Callable[[Any], Reading | None] = read_object
+) -> Reading | None:
+    """Candidates from every JSON value in ``text``, in order.
+
+    ``on_value`` reads the candidates of each complete value (the parser
+    passes one that unwraps envelopes first). JSON that holds no candidate
+    gives a reading with no pairs whose spans say where it is: the text
+    inside it is not the reply's prose.
+    """
     if "{" not in text and "[" not in text:
         return None
-    cursor = _Cursor(text, truncated, _fence_marks(text))
+    cursor = _Cursor(text, truncated, _fence_marks(text), on_value)
     joined: Reading | None = None
     sources = 0  # values that held candidates
     reasoning: str | None = None
@@ -278,17 +307,21 @@ def read_json(text: str, truncated: bool) -> Reading | None:
             joined = reading
         else:
             joined.extend(reading)
-    if joined is None:
-        return None
+    # The fence lines around the values were read too ("```json" is not a candidate).
+    fences = [(k, e if (e := text.find("\n", k)) >= 0 else len(text)) for k in cursor.marks]
+    if joined is None:  # JSON that holds no candidate is still not prose to read
+        return Reading(pairs=[], spans=sorted([*spans, *fences])) if spans else None
     if len(joined.pairs) > MAX_CANDIDATES:
         del joined.pairs[MAX_CANDIDATES:]
         notes.append(CAP_NOTE)
     if sources > 1:
         joined.repairs.append(f"joined the candidates of {sources} separate JSON values")
-    joined.repairs.extend(r for r in notes if r not in joined.repairs)
+    for note in notes:  # a cut-off candidate is certain; reading that stopped early is not
+        if note != CUT_NOTE:
+            joined.doubt(note)
+        elif note not in joined.repairs:
+            joined.repairs.append(note)
     joined.reasoning = joined.reasoning or reasoning
-    # The fence lines around the values were read too ("```json" is not a candidate).
-    fences = [(k, e if (e := text.find("\n", k)) >= 0 else len(text)) for k in cursor.marks]
     joined.spans = sorted([*spans, *fences])
     joined.complete = all(n == CUT_NOTE for n in notes)
     return joined

@@ -51,8 +51,9 @@ def item_pair(item: Any) -> Pair | None:
     A string is a text without a probability (unless it is a JSON object
     with a text key: tool calls send items so); a ``[text, probability]`` pair
     is read in order; an object gives its first text key and its first
-    probability key, and an object without a text key but with exactly one
-    string value (``{"setup": "...", "p": 0.3}``) gives that string.
+    probability key, and an object without a text key, with a probability
+    key and exactly one string value (``{"setup": "...", "p": 0.3}``) gives
+    that string.
     """
     if type(item) is dict and len(item) == 2 and "text" in item:
         # The shape the prompt and schema ask for, {"text": ..., "probability": ...}: what
@@ -81,8 +82,8 @@ def item_pair(item: Any) -> Pair | None:
                 prob = to_prob(v)
             elif isinstance(v, str):
                 lone_strings.append(v)
-        if text is None and len(lone_strings) == 1:
-            text = lone_strings[0]
+        if text is None and prob_seen and len(lone_strings) == 1:
+            text = lone_strings[0]  # {"setup": "...", "p": 0.3}; never {"role": "user"}
         return None if text is None else (text, prob)
     if isinstance(item, Sequence) and len(item) == 2 and isinstance(item[0], str):
         return (item[0], to_prob(item[1]))
@@ -147,10 +148,10 @@ def _read_mapping(obj: Mapping[Any, Any], depth: int) -> Reading | None:
             continue
         if chosen is None:
             chosen = reading
-        else:  # one list is the reply; another one is noted, not mixed in
-            chosen.repairs.append(
-                f"did not read {len(reading.pairs)} candidate-like item(s) under {k!r}"
-            )
+        elif reading.stated or not chosen.stated:
+            # One list is the reply; another one like it is noted, not mixed in (a list
+            # of plain strings beside candidates with probabilities is not one).
+            chosen.doubt(f"did not read {len(reading.pairs)} candidate-like item(s) under {k!r}")
     if chosen is not None:
         return chosen
     if any(isinstance(k, str) and key_of(k) in TEXT_SET for k in obj):

@@ -117,8 +117,8 @@ def read_tables(text: str, truncated: bool) -> Reading | None:
         tables[-1].rows.extend(r for r in rows if not _SEPARATOR_RE.match(r))
     repairs: list[str] = []
     at_end = runs[-1][1] >= len(text.rstrip()) and not stopped
-    if truncated and at_end and not text.rstrip().endswith("|") and tables[-1].rows:
-        tables[-1].rows.pop()  # the reply stopped inside the last row
+    if truncated and at_end and not text.endswith("\n") and tables[-1].rows:
+        tables[-1].rows.pop()  # the reply stopped inside the last row, or may go on
         repairs.append(CUT_NOTE)
     pairs = [p for t in tables for p in _table_pairs(t)]
     if len(pairs) > MAX_CANDIDATES or stopped:

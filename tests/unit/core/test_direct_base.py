@@ -64,3 +64,14 @@ def test_structured_modes_fall_to_text_for_a_completion(structured: str) -> None
 
     run(call, n=2, structured=structured)
     assert modes == ["text", "text"]
+
+
+def test_a_base_models_reply_is_one_candidate_whatever_it_looks_like():
+    from vs_common import StreamingParser, parse_distribution
+
+    reply = "1. Decaf? (probability: 0.4)\n2. Espresso yourself. (probability: 0.6)"
+    dist = parse_distribution(reply, method="direct_base")
+    assert dist.texts == [reply] and dist.probabilities.tolist() == [1.0]
+    stream = StreamingParser(method="direct_base")
+    assert stream.feed(reply) == []  # one answer: complete only at the end
+    assert stream.close().texts == [reply]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vs_common import StreamingParser, VSParseError, parse_distribution
+from vs_common import StreamingParser, VSParseError, VSParserBug, parse_distribution
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -46,6 +46,7 @@ def test_arbitrary_text_raises_only_parse_error(text: str) -> None:
         try:
             dist = parse_distribution(text, method=method)
         except VSParseError as exc:
+            assert not isinstance(exc, VSParserBug), exc
             assert exc.raw_output == text
         else:
             assert dist.candidates
@@ -58,7 +59,8 @@ def test_arbitrary_decoded_objects_raise_only_parse_error(obj: Any) -> None:
     for payload in (obj, json.dumps(obj)):
         try:
             dist = parse_distribution(payload)
-        except VSParseError:
+        except VSParseError as exc:
+            assert not isinstance(exc, VSParserBug), exc
             continue
         assert dist.candidates
         assert all(c.text for c in dist.candidates)
@@ -76,7 +78,8 @@ def test_streaming_parser_raises_only_parse_error(text: str, cuts: list[int]) ->
     emitted += sp.feed(text[pos:])
     try:
         final = sp.close()
-    except VSParseError:
+    except VSParseError as exc:
+        assert not isinstance(exc, VSParserBug), exc
         return
     assert final.candidates
 

@@ -222,3 +222,17 @@ def test_stream_final_matches_core_parse_for_truncated_reply():
 def test_diff_mode_is_refused():
     with pytest.raises(ValueError, match="diff"):
         VerbalizedSamplingParser(diff=True)
+
+
+def test_strict_raises_where_the_default_guesses():
+    reply = "1. Decaf joke (0.4)\n2. Latte joke\n3. Mocha joke (0.2)"
+    assert VerbalizedSamplingParser().parse(reply).texts[1] == "Latte joke"
+    with pytest.raises(OutputParserException, match="stated no usable probability") as info:
+        VerbalizedSamplingParser(strict=True).parse(reply)
+    assert info.value.llm_output == reply
+
+
+def test_strict_is_not_applied_to_streamed_partial_results():
+    chunks = ["1. Decaf joke (0.4)\n", "2. Latte joke (0.6)\n", "3. Mocha joke (0.2)"]
+    dists = list(VerbalizedSamplingParser(strict=True).transform(iter(chunks)))
+    assert dists[-1].texts == ["Decaf joke", "Latte joke", "Mocha joke"]

@@ -117,3 +117,12 @@ async def test_llm_text_completion_program_async_raises_parse_error():
     with pytest.raises(VSParseError) as info:
         await program.acall(topic="tea")
     assert info.value.raw_output == "I cannot help with that."
+
+
+def test_strict_raises_where_the_default_guesses():
+    reply = "1. Decaf joke (0.4)\n2. Latte joke\n3. Mocha joke (0.2)"
+    assert VerbalizedSamplingOutputParser().parse(reply).texts[1] == "Latte joke"
+    strict = VerbalizedSamplingOutputParser(strict=True)
+    assert "strict=True" in repr(strict)
+    with pytest.raises(VSParseError, match="stated no usable probability"):
+        strict.parse(reply)
