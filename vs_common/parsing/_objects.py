@@ -15,7 +15,6 @@ from vs_common.parsing._common import (
     CAP_NOTE,
     LIST_SET,
     MAX_CANDIDATES,
-    PROB_KEYS,
     PROB_SET,
     REASON_SET,
     TEXT_SET,
@@ -26,8 +25,6 @@ from vs_common.parsing._common import (
     to_prob,
 )
 
-# Probability keys as written in the shape asked for (key_of leaves them as they are).
-_PROB_NAMES = frozenset(k for k in PROB_KEYS if key_of(k) == k)
 _MAX_SEARCH_DEPTH = 4  # candidates sit a few keys deep at most: {"data": {"responses": [..]}}
 
 
@@ -55,15 +52,6 @@ def item_pair(item: Any) -> Pair | None:
     key and exactly one string value (``{"setup": "...", "p": 0.3}``) gives
     that string.
     """
-    if type(item) is dict and len(item) == 2 and "text" in item:
-        # The shape the prompt and schema ask for, {"text": ..., "probability": ...}: what
-        # the loop below makes of it, without its key lookups (a batch reads k a row).
-        for k, v in item.items():
-            if k != "text":
-                if k in _PROB_NAMES:
-                    said = _as_text(item["text"])
-                    return None if said is None else (said, to_prob(v))
-                break
     if isinstance(item, str):
         return _json_item(item) or (item, None)
     if isinstance(item, Mapping):

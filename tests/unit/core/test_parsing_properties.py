@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -189,27 +188,3 @@ def test_streamed_distribution_matches_whole_parse(
     final = sp.close()
     assert final.texts == parse_distribution(text).texts
     assert [c.text for c in emitted] == final.texts[: len(emitted)]
-
-
-class _Dict(dict):  # type: ignore[type-arg]
-    """A dict that item_pair reads by its general loop (the fast path takes exact dicts)."""
-
-
-def test_item_pair_reads_text_and_probability_objects_as_its_general_loop_does() -> None:
-    from vs_common.parsing._common import PROB_KEYS, TEXT_KEYS
-    from vs_common.parsing._objects import item_pair
-
-    rnd = random.Random(11)
-    values = [
-        "a joke", "  ", "", "0.3", "30%", 0.25, 0, 3, -1.0, 1e400, float("nan"), True, None,
-        [], ["x"], {"text": "nested"}, {"other": 1}, 12345678901234567890,
-    ]  # fmt: skip
-    keys = ["probability", "prob", "p", "Probability", "PROB", "pro_bability", "text", "Text"]
-    keys += list(PROB_KEYS) + list(TEXT_KEYS)[:3] + ["setup", "note", 5]
-    for _ in range(5000):
-        item = {"text": rnd.choice(values), rnd.choice(keys): rnd.choice(values)}
-        if rnd.random() < 0.3:
-            item[rnd.choice(keys)] = rnd.choice(values)
-        if rnd.random() < 0.5:
-            item = dict(reversed(item.items()))
-        assert item_pair(item) == item_pair(_Dict(item)), item
