@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llama_index.core.types import BaseOutputParser
 
-from vs_common import VerbalizedDistribution, VSConfig, parse_distribution, system_instruction
+from vs_common import VerbalizedDistribution, VSConfig, read_reply, system_instruction
 
 __all__ = ["VerbalizedSamplingOutputParser"]
 
@@ -86,7 +86,7 @@ class VerbalizedSamplingOutputParser(BaseOutputParser):
         Raises:
             vs_common.VSParseError: No candidate could be recovered.
         """
-        return parse_distribution(output, method=self._config.method)
+        return read_reply(output, method=self._config.method)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(config={self._config!r})"

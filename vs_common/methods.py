@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from vs_common.alternatives import alternative
 from vs_common.calls import Message
 from vs_common.errors import VSConfigError
 
@@ -34,6 +35,7 @@ __all__ = [
     "ProbabilityFormat",
     "VSConfig",
     "build_messages",
+    "compose_messages",
     "followup_instruction",
     "response_schema",
     "system_instruction",
@@ -44,7 +46,11 @@ OutputFormat = Literal["json", "xml"]
 
 
 class Method(StrEnum):
-    """The seven prompting methods of the paper's Table 1."""
+    """The seven prompting methods of the paper's Table 1, then the methods compared with VS.
+
+    ``ssot`` (String Seed of Thought) and ``simplestrat`` (SimpleStrat) are
+    declared in :mod:`vs_common.alternatives`, one module each.
+    """
 
     DIRECT = "direct"
     COT = "cot"
@@ -53,6 +59,8 @@ class Method(StrEnum):
     VS_STANDARD = "vs_standard"
     VS_COT = "vs_cot"
     VS_MULTI = "vs_multi"
+    SSOT = "ssot"
+    SIMPLESTRAT = "simplestrat"
 
     @property
     def is_list(self) -> bool:
@@ -83,7 +91,7 @@ class VSConfig(BaseModel):
         method: The prompting method.
         k: Candidates per call for list methods; None lets the model decide
             ("as many as you see fit", the paper's section 6). Ignored (1) for
-            single-answer methods.
+            single-answer methods; for simplestrat, the strata listed per sample.
         n: Total samples wanted (defaults to k, or 1 for single-answer methods).
         threshold: Tail threshold tau in (0, 1]; adds the tail-sampling
             sentence to VS prompts.
@@ -257,6 +265,9 @@ def system_instruction(config: VSConfig) -> str:
         True
     """
     m = config.method
+    alt = alternative(m)
+    if alt is not None:  # its first call's instruction (simplestrat: the strata)
+        return alt.instruction(config.k, config.word_hint)
     if m in (Method.DIRECT, Method.MULTI_TURN):
         return (
             f"Generate a response to the input prompt.{_words(config, False)}"
@@ -356,7 +367,33 @@ def build_messages(
         >>> [m["role"] for m in build_messages("Joke", cfg, history=["A joke."])]
         ['system', 'user', 'assistant', 'user']
     """
-    instruction = _instruction(config)
+    messages = compose_messages(prompt, _instruction(config))
+    if history:
+        follow = followup_instruction(config)
+        if follow is None:
+            msg = f"history only applies to multi_turn and vs_multi, not {config.method.value}"
+            raise VSConfigError(msg, field="history")
+        for reply in history:
+            messages.append({"role": "assistant", "content": reply})
+            messages.append({"role": "user", "content": follow})
+    return messages
+
+
+def compose_messages(
+    prompt: str | Sequence[Message], instruction: str, *, addendum: str | None = None
+) -> list[Message]:
+    r"""``instruction`` as the system turn, then the prompt (kept system message first).
+
+    ``addendum`` is appended to the last user turn, after a blank line (a
+    method that adds to the prompt, as SimpleStrat adds its stratum).
+
+    Raises:
+        VSConfigError: The prompt is empty, or a conversation without a user turn.
+
+    Example:
+        >>> compose_messages("Name a state", "Answer.", addendum="Pick a western one.")[1]
+        {'role': 'user', 'content': 'Name a state\n\nPick a western one.'}
+    """
     if isinstance(prompt, str):
         if not prompt.strip():
             msg = "prompt must be a non-empty string"
@@ -367,14 +404,12 @@ def build_messages(
         ]
     else:
         messages = _with_instruction(prompt, instruction)
-    if history:
-        follow = followup_instruction(config)
-        if follow is None:
-            msg = f"history only applies to multi_turn and vs_multi, not {config.method.value}"
-            raise VSConfigError(msg, field="history")
-        for reply in history:
-            messages.append({"role": "assistant", "content": reply})
-            messages.append({"role": "user", "content": follow})
+    if addendum:
+        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        messages[last] = {
+            "role": "user",
+            "content": f"{messages[last]['content'].rstrip()}\n\n{addendum}",
+        }
     return messages
 
 
@@ -418,6 +453,9 @@ def response_schema(config: VSConfig) -> dict[str, Any] | None:
         3
     """
     m = config.method
+    alt = alternative(m)
+    if alt is not None:
+        return alt.schema(config.k)
     if m in (Method.DIRECT, Method.MULTI_TURN):
         return None
     if m is Method.COT:

@@ -26,7 +26,10 @@ __all__ = [
     "parse_methods",
 ]
 
-METHOD_CHOICES = ("direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi")
+METHOD_CHOICES = (
+    "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi",
+    "ssot", "simplestrat",
+)  # fmt: skip
 """``vs_common.Method``'s values."""
 STRATEGY_CHOICES = ("weighted", "uniform", "argmax", "tail", "temperature")
 """``vs_common.STRATEGIES``."""
@@ -146,7 +149,11 @@ def add_sampling_options(parser: argparse.ArgumentParser, *, defaults: bool = Tr
         default="weighted",
         help="how to select one candidate (default: weighted)",
     )
-    group.add_argument("--seed", type=int, help="seed of the selection (reproducible choice)")
+    group.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the selection (reproducible choice) and of simplestrat's strata draws",
+    )
     group.add_argument(
         "--select-temperature",
         type=float,

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vs_common.alternatives import ALTERNATIVES
 from vs_common.calls import Call
 from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSConfigError
@@ -57,6 +58,8 @@ METHOD_LABELS: dict[Method, str] = {
     Method.VS_STANDARD: "VS-Standard",
     Method.VS_COT: "VS-CoT",
     Method.VS_MULTI: "VS-Multi",
+    # the alternatives declare their own labels
+    **{Method(a.name): a.label for a in ALTERNATIVES.values()},
 }
 _NO_DIVERSITY = 1e-9  # below this Direct collapsed completely: a ratio would be meaningless
 
@@ -138,7 +141,7 @@ class MethodResult:
     @property
     def label(self) -> str:
         """The method's display name."""
-        return METHOD_LABELS[self.method]
+        return METHOD_LABELS.get(self.method, str(self.method))
 
     @property
     def samples(self) -> int:

@@ -43,7 +43,14 @@ _COLORS = {
     Method.VS_STANDARD: "#2186eb",
     Method.VS_COT: "#0b69a3",
     Method.VS_MULTI: "#27ab83",
+    Method.SSOT: "#9446ed",
+    Method.SIMPLESTRAT: "#e12d39",
 }
+_OTHER_COLOR = "#486581"  # a method without a color of its own
+
+
+def _color(method: Method) -> str:
+    return _COLORS.get(method, _OTHER_COLOR)
 
 
 @dataclass
@@ -118,7 +125,7 @@ def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
     )
     fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 3.8), squeeze=False)
     labels = [r.label for r in results]
-    colors = [_COLORS[r.method] for r in results]
+    colors = [_color(r.method) for r in results]
     for ax, (title, values) in zip(axes[0], series, strict=True):
         heights = [v if v is not None else 0.0 for v in values]
         bars = ax.bar(labels, heights, color=colors, edgecolor="#334e68", linewidth=0.6)
@@ -147,7 +154,7 @@ def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
 def _cost_chart(plt: Any, comparison: Comparison, path: Path) -> None:
     results = comparison.results
     labels = [r.label for r in results]
-    colors = [_COLORS[r.method] for r in results]
+    colors = [_color(r.method) for r in results]
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.4))
     rates = [100.0 * r.valid_rate for r in results]
     left.bar(labels, rates, color=colors)
@@ -189,7 +196,7 @@ def _answers_chart(plt: Any, comparison: Comparison, index: int, path: Path) -> 
         if not values:
             labels, values = ["(no answer)"], [0.0]
         y = [_TOP_ANSWERS - i for i in range(len(values))]  # top-aligned, same bar height
-        colors = [_COLORS[result.method]] * len(shown) + (["#cbd2d9"] if rest else [])
+        colors = [_color(result.method)] * len(shown) + (["#cbd2d9"] if rest else [])
         ax.barh(y, values, color=colors[: len(values)], height=0.7)
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_ylim(-0.6, _TOP_ANSWERS + 0.6)
@@ -222,7 +229,7 @@ def _calibration_chart(plt: Any, comparison: Comparison, path: Path) -> None:
         ys = [row.observed for c in cals for row in c.rows]
         top = max([*xs, *ys, 0.05]) * 1.08
         ax.plot([0, top], [0, top], color="#829ab1", linewidth=1, linestyle="--")
-        ax.scatter(xs, ys, s=26, alpha=0.7, color=_COLORS[result.method], edgecolors="#334e68")
+        ax.scatter(xs, ys, s=26, alpha=0.7, color=_color(result.method), edgecolors="#334e68")
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
         ax.set_xlabel("mean stated probability", fontsize=9)

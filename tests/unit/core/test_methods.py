@@ -15,9 +15,10 @@ from vs_common import (
 )
 
 
-def test_all_seven_methods() -> None:
+def test_the_papers_seven_methods_then_the_alternatives() -> None:
     assert [m.value for m in Method] == [
-        "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi"
+        "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi",
+        "ssot", "simplestrat",
     ]  # fmt: skip
 
 
@@ -32,6 +33,8 @@ def test_all_seven_methods() -> None:
         ("vs_cot", 5, 31, 7),
         ("vs_multi", 5, 30, 6),
         ("vs_standard", None, 12, 3),
+        ("ssot", 5, 30, 30),
+        ("simplestrat", 5, 30, 30),  # 30 samples of 2 calls each
     ],
 )
 def test_calls_follow_table_1(method: str, k: int | None, n: int, calls: int) -> None:
