@@ -399,6 +399,7 @@ async def compare_methods(
     progress: ProgressFactory | None = None,
     model: str = "",
     scored: bool = True,
+    seed: int | None = None,
 ) -> Comparison:
     """Run every method on every prompt with the same budget ``n``, and score them.
 
@@ -423,6 +424,8 @@ async def compare_methods(
         progress: ``progress(method, prompt_index)`` gives an ``on_progress``.
         model: The model name, kept for the report.
         scored: False leaves the scores empty (call :func:`score` later).
+        seed: Seed of a method's own draws (SimpleStrat's strata; see
+            :func:`~vs_common.sampling.run_sampling`).
 
     Returns:
         The :class:`Comparison`, scored unless ``scored=False``.
@@ -477,6 +480,7 @@ async def compare_methods(
                 retry=policy,
                 min_successes=0,
                 on_progress=_collector(per_call, then),
+                seed=seed,
             )
             watch.check(dist)
             result.runs.append(PromptRun(prompt, dist, time.monotonic() - start, per_call))

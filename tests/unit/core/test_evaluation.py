@@ -40,11 +40,12 @@ D = VerbalizedDistribution
 def test_public_names_are_pinned():
     assert sorted(evaluation.__all__) == sorted(
         [
-            "DEFAULT_METHODS", "DEFAULT_TAU", "METHOD_LABELS", "REPORT_EXTRA_HINT",
-            "Calibration", "CalibrationRow", "Comparison", "MethodResult", "ProgressFactory",
+            "DEFAULT_METHODS", "DEFAULT_TAU", "EVAL_METHODS", "METHOD_LABELS",
+            "REPORT_EXTRA_HINT", "Calibration", "CalibrationRow", "Comparison", "EvalProgress",
+            "Evaluation", "ExperimentResult", "MethodResult", "ProgressFactory",
             "PromptRun", "Reachability", "WrittenReport", "calibrate", "calibration_from",
-            "compare_methods", "is_unreachable", "load_embedder", "method_config", "score",
-            "write_report",
+            "compare_methods", "is_unreachable", "load_embedder", "method_config", "run_eval",
+            "score", "write_eval_report", "write_report",
         ]
     )  # fmt: skip
     for name in evaluation.__all__:
