@@ -123,9 +123,10 @@ def _answers_chart(plt: Any, result: ExperimentResult, path: Path) -> None:
         labels = [_short(a, 18) for a, _ in shown] or ["(none)"]
         values = [100.0 * s for _, s in shown] or [0.0]
         colors = ["#cbd2d9" if a == "(no valid answer)" else _color(r.method) for a, _ in shown]
-        ys = list(range(len(values)))[::-1]
-        ax.barh(ys, values, color=colors or ["#cbd2d9"])
+        ys = [_TOP_ANSWERS - 1 - i for i in range(len(values))]  # top-aligned, same height
+        ax.barh(ys, values, color=colors or ["#cbd2d9"], height=0.7)
         ax.set_yticks(ys, labels, fontsize=7)
+        ax.set_ylim(-0.6, _TOP_ANSWERS - 0.4)
         ax.set_xlim(0, 100)
         ax.set_title(r.label, fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
@@ -247,6 +248,6 @@ def write_eval_report(evaluation: Evaluation, directory: Path) -> WrittenReport:
     )
     index = directory / "index.html"
     index.write_text(page, encoding="utf-8")
-    data = json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, allow_nan=False)
+    data = json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2)
     (directory / "eval.json").write_text(data + "\n", encoding="utf-8")
     return WrittenReport(html=index, charts=list(charts.values()), note=note)
