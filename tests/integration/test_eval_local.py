@@ -63,8 +63,9 @@ async def test_simplestrat_over_http_two_calls_a_sample(local_server: LocalModel
     assert strata_calls[0].schema["properties"]["strata"]["maxItems"] == 3
     for request in answers:
         assert request.messages[0]["content"].startswith("Generate a response")
-        assert "Additional instructions: your response must fit this category:" in (
-            request.messages[-1]["content"]
+        assert (
+            "Additional instructions: your response must fit this category:"
+            in (request.messages[-1]["content"])
         )
     assert len(answers) >= succeeded
     if succeeded:

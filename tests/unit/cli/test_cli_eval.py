@@ -56,13 +56,13 @@ def test_quick_dice_prints_the_table_beside_the_paper(tmp_path) -> None:
         ["eval", "--quick", "--experiments", "dice", "--report", str(tmp_path / "r"), "-q"], model
     )
     assert code == 0, err
-    assert "dice: Random number generation" in out and "(n=30, k=5, 1 prompt(s)" in out
+    assert "dice: Random number generation" in out and "(n=12, k=4, 1 prompt(s)" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line[:1].isupper()}
     assert set(lines) >= {"Direct", "Sequence", "VS-Standard", "VS-CoT", "VS-Multi", "SSoT"}
     assert "(0.926)" in lines["Direct"] and "(0.027)" in lines["VS-Standard"]
     assert "SimpleStrat" in out
-    # quick: 30 samples each; Direct and SSoT one call a sample, SimpleStrat two
-    assert len(model.requests) == 30 + 6 + 6 + 6 + 6 + 30 + 60
+    # quick: 12 samples each; Direct and SSoT one call a sample, SimpleStrat two
+    assert len(model.requests) == 12 + 3 + 3 + 3 + 3 + 12 + 24
     assert (tmp_path / "r" / "index.html").is_file() and (tmp_path / "r" / "eval.json").is_file()
     assert "report written to" in err
 

@@ -67,7 +67,7 @@ def _creative(name: str, title: str, template: str, items: tuple[str, ...]) -> E
         title=title,
         source=f"the paper's section 5, {name} task; N = 30, k = 5",
         prompts=tuple(template.format(item) for item in items),
-        quick=Budget(n=5, k=5, prompts=1),
+        quick=Budget(n=4, k=4, prompts=1),
         full=Budget(n=30, k=5, prompts=len(items)),
         metrics=(),
         score=_no_score,

@@ -8,9 +8,14 @@ distribution over 1-6 (nats; 0 is a fair die, ln 6 = 1.79 a die that always
 shows one face) and the share of samples that are a roll at all.
 
 The paper's KL (averaged over its models): Direct 0.926, Sequence 0.058,
-VS-Standard 0.027. The authors' scripts count only replies that are a bare
-integer; a small model wraps its roll in words, so here a sample is read
-with :func:`read_roll`, whose rules are stated there and tested.
+VS-Standard 0.027. The KL of N rolls of a truly fair die is not 0: it is
+about 5 / (2N) nats on average, 0.21 at the quick size (N = 12) and 0.004 at
+the full one (N = 600, the authors' figure), so the quick size can tell a
+collapsed method from a spread one, not VS-Standard from Sequence.
+
+The authors' scripts count only replies that are a bare integer; a small
+model wraps its roll in words, so here a sample is read with
+:func:`read_roll`, whose rules are stated there and tested.
 
 Example:
     >>> [read_roll(t) for t in ["I rolled a 4!", "The die shows four.", "**4**", "1 to 6"]]
@@ -45,8 +50,11 @@ _NOT_A_ROLL = re.compile(
     r"|\bd6\b"
     rf"|\b{_NUM}\s*(?:-|\u2013|to|through|and)\s*{_NUM}\b"
     rf"|\bout\s+of\s+{_NUM}\b"
-    r"|\bone\s+(?:die|dice|roll|time|of)\b"
+    rf"|\b{_NUM}\s+(?:dice|die)\b"
+    r"|\bone\s+(?:roll|time|of)\b"
 )
+# "1. Integer result", "2) ...": a list marker before more text is no roll ("6." alone is).
+_LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+(?=\S)")
 _NUMBER = re.compile(rf"\b{_NUM}\b")
 _MARKUP = re.compile(r"[*_`#>]")
 _MAX_CHARS = 2000  # a roll is a few words; a longer reply is read in its first 2,000 characters
@@ -58,10 +66,12 @@ def read_roll(text: str) -> int | None:
     The rules, in order:
 
     1. Only the first 2,000 characters are read; markdown marks (``*``, ``_``,
-       backticks, ``#``, ``>``) are dropped and case is ignored.
+       backticks, ``#``, ``>``) are dropped and case is ignored; a leading list
+       marker before more text ("1. Integer result", "2) ...") is dropped.
     2. Words about the die rather than a roll are removed: "six-sided" (and
        "6 sides", "six-faced"), "d6", ranges ("1-6", "1 to 6", "between 1
-       and 6", "one through six"), "out of 6", "one die", "one of".
+       and 6", "one through six"), "out of 6", a count of dice ("one die",
+       "six dice"), "one of", "one roll".
     3. Every number left is collected, in digits or in words (zero to twelve).
     4. The reply rolled a face when exactly one distinct number is left and it
        is 1 to 6: "I rolled a 4!", "The die shows four.", "**4**",
@@ -74,7 +84,7 @@ def read_roll(text: str) -> int | None:
         (6, None, None)
     """
     lowered = _MARKUP.sub("", text[:_MAX_CHARS].lower())
-    cleaned = _NOT_A_ROLL.sub(" ", lowered)
+    cleaned = _NOT_A_ROLL.sub(" ", _LIST_MARKER.sub("", lowered, count=1))
     values = {
         _WORDS[token] if token in _WORDS else int(token) for token in _NUMBER.findall(cleaned)
     }
@@ -113,7 +123,7 @@ DICE = Experiment(
     title='Random number generation: "roll a fair six-sided die"',
     source="the paper's appendix G.5 (random number generation), with the authors' prompt",
     prompts=(PROMPT,),
-    quick=Budget(n=30, k=5, prompts=1),
+    quick=Budget(n=12, k=4, prompts=1),
     full=Budget(n=600, k=5, prompts=1),
     metrics=(
         Metric(

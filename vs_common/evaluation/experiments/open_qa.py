@@ -163,7 +163,7 @@ OPEN_QA = Experiment(
     title="Open-ended QA: US states, chemical elements, countries of Europe",
     source="the paper's section 7 (after CoverageQA), N = 100 and k = 20 per question",
     prompts=tuple(t.prompt for t in TASKS),
-    quick=Budget(n=20, k=10, prompts=1),
+    quick=Budget(n=8, k=4, prompts=1),
     full=Budget(n=100, k=20, prompts=len(TASKS)),
     metrics=(
         Metric("coverage", "Coverage-N", higher_is_better=True, paper_note=_PAPER),
