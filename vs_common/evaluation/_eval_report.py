@@ -78,10 +78,13 @@ def _figures_chart(plt: Any, result: ExperimentResult, path: Path) -> None:
                 zorder=3, label="paper",
             )  # fmt: skip
             ax.legend(fontsize=8, loc="upper right")
+        band: list[float] = []
         if title.endswith("/ Direct") and result.experiment.paper_ratio:
             low, high = result.experiment.paper_ratio
-            ax.axhspan(low, high, color="#829ab1", alpha=0.25, label="paper")
-        top = max([*heights, *(p for _, p in marks), 1e-9])
+            ax.axhspan(low, high, color="#829ab1", alpha=0.25)
+            ax.annotate("paper", (len(xs) - 0.5, high), ha="right", va="bottom", fontsize=8)
+            band = [high]
+        top = max([*heights, *(p for _, p in marks), *band, 1e-9])
         ax.set_ylim(0, top * 1.2)
         ax.set_xticks(xs, labels)
         ax.set_title(title, fontsize=10)
