@@ -95,7 +95,8 @@ def run_eval_command(
         except VSSamplingError as exc:  # raised only when the server cannot be reached
             msg = f"{exc} ({backend.label})"
             raise CLIError(" ".join(msg.split())) from None
-    line.show("", final=True)
+    if not args.quiet:
+        line.show(f"sampled in {evaluation.seconds:.0f} s; scoring", final=True)
     evaluation.quick = args.quick
     needs_embedder = any(r.experiment.semantic for r in evaluation.results)
     embedder, note = load_embedder(not args.no_semantic and needs_embedder)
