@@ -18,8 +18,7 @@ from vs_common.cli._backend import BackendOptions, open_backend
 from vs_common.cli._common import CLIError, UsageError, eprint
 from vs_common.cli._progress import ProgressLine
 from vs_common.errors import VSConfigError, VSSamplingError
-from vs_common.evaluation import METHOD_LABELS, load_embedder, run_eval
-from vs_common.evaluation._eval import score_experiment
+from vs_common.evaluation import METHOD_LABELS, load_embedder, run_eval, score_experiment
 from vs_common.evaluation.experiments import Budget, Experiment
 from vs_common.methods import Method, VSConfig
 from vs_common.sampling import Progress, RetryPolicy, run_sync

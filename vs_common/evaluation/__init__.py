@@ -60,6 +60,7 @@ from vs_common.evaluation._eval import (
     Evaluation,
     ExperimentResult,
     run_eval,
+    score_experiment,
 )
 from vs_common.evaluation._eval_report import write_eval_report
 from vs_common.evaluation._reachability import Reachability, is_unreachable
@@ -90,6 +91,7 @@ __all__ = [
     "method_config",
     "run_eval",
     "score",
+    "score_experiment",
     "write_eval_report",
     "write_report",
 ]

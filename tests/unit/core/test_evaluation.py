@@ -45,7 +45,7 @@ def test_public_names_are_pinned():
             "Evaluation", "ExperimentResult", "MethodResult", "ProgressFactory",
             "PromptRun", "Reachability", "WrittenReport", "calibrate", "calibration_from",
             "compare_methods", "is_unreachable", "load_embedder", "method_config", "run_eval",
-            "score", "write_eval_report", "write_report",
+            "score", "score_experiment", "write_eval_report", "write_report",
         ]
     )  # fmt: skip
     for name in evaluation.__all__:
