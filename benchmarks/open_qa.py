@@ -1,11 +1,13 @@
 """Open-ended QA (the paper's section 7): coverage, KL to uniform, precision, calibration.
 
 Prompts with many valid answers ("Name a US state") and their ground-truth
-sets, shipped here: the 50 US states, the 118 chemical elements and the
-countries of Europe. Each method gets the same budget of N samples per
-prompt, as in the paper: Direct (N calls), Sequence, VS-Standard and VS-Multi
-(ceil(N/k) calls each, tool-call mode) and distinct-N (``run_distinct``: n=N
-distinct candidates, at most as many calls as VS-Standard). For each method:
+sets, shipped with the package (``vs_common/data/open_qa.json``, read by
+``vs_common.evaluation.experiments.open_qa``, which ``vs eval`` runs too): the
+50 US states, the 118 chemical elements and the countries of Europe. Each
+method gets the same budget of N samples per prompt, as in the paper: Direct
+(N calls), Sequence, VS-Standard and VS-Multi (ceil(N/k) calls each, tool-call
+mode) and distinct-N (``run_distinct``: n=N distinct candidates, at most as
+many calls as VS-Standard). For each method:
 
 * coverage-N: the share of the ground truth among the answers;
 * KL to uniform over the ground truth (answer frequencies, smoothed;
@@ -37,11 +39,9 @@ import argparse
 import asyncio
 import json
 import math
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,315 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._model import Ticker, open_model
 from vs_common.distinct import DistinctPolicy, run_distinct
-from vs_common.distribution import normalize_key
 from vs_common.evaluation import METHOD_LABELS, calibration_from, compare_methods
+from vs_common.evaluation.experiments.open_qa import TASKS, score_answers
 from vs_common.methods import Method, VSConfig
-from vs_common.metrics import coverage_n, kl_divergence, precision
 from vs_common.sampling import Progress, RetryPolicy
 
-US_STATES = [
-    "Alabama",
-    "Alaska",
-    "Arizona",
-    "Arkansas",
-    "California",
-    "Colorado",
-    "Connecticut",
-    "Delaware",
-    "Florida",
-    "Georgia",
-    "Hawaii",
-    "Idaho",
-    "Illinois",
-    "Indiana",
-    "Iowa",
-    "Kansas",
-    "Kentucky",
-    "Louisiana",
-    "Maine",
-    "Maryland",
-    "Massachusetts",
-    "Michigan",
-    "Minnesota",
-    "Mississippi",
-    "Missouri",
-    "Montana",
-    "Nebraska",
-    "Nevada",
-    "New Hampshire",
-    "New Jersey",
-    "New Mexico",
-    "New York",
-    "North Carolina",
-    "North Dakota",
-    "Ohio",
-    "Oklahoma",
-    "Oregon",
-    "Pennsylvania",
-    "Rhode Island",
-    "South Carolina",
-    "South Dakota",
-    "Tennessee",
-    "Texas",
-    "Utah",
-    "Vermont",
-    "Virginia",
-    "Washington",
-    "West Virginia",
-    "Wisconsin",
-    "Wyoming",
-]
-ELEMENTS = [
-    "Hydrogen",
-    "Helium",
-    "Lithium",
-    "Beryllium",
-    "Boron",
-    "Carbon",
-    "Nitrogen",
-    "Oxygen",
-    "Fluorine",
-    "Neon",
-    "Sodium",
-    "Magnesium",
-    "Aluminum",
-    "Silicon",
-    "Phosphorus",
-    "Sulfur",
-    "Chlorine",
-    "Argon",
-    "Potassium",
-    "Calcium",
-    "Scandium",
-    "Titanium",
-    "Vanadium",
-    "Chromium",
-    "Manganese",
-    "Iron",
-    "Cobalt",
-    "Nickel",
-    "Copper",
-    "Zinc",
-    "Gallium",
-    "Germanium",
-    "Arsenic",
-    "Selenium",
-    "Bromine",
-    "Krypton",
-    "Rubidium",
-    "Strontium",
-    "Yttrium",
-    "Zirconium",
-    "Niobium",
-    "Molybdenum",
-    "Technetium",
-    "Ruthenium",
-    "Rhodium",
-    "Palladium",
-    "Silver",
-    "Cadmium",
-    "Indium",
-    "Tin",
-    "Antimony",
-    "Tellurium",
-    "Iodine",
-    "Xenon",
-    "Cesium",
-    "Barium",
-    "Lanthanum",
-    "Cerium",
-    "Praseodymium",
-    "Neodymium",
-    "Promethium",
-    "Samarium",
-    "Europium",
-    "Gadolinium",
-    "Terbium",
-    "Dysprosium",
-    "Holmium",
-    "Erbium",
-    "Thulium",
-    "Ytterbium",
-    "Lutetium",
-    "Hafnium",
-    "Tantalum",
-    "Tungsten",
-    "Rhenium",
-    "Osmium",
-    "Iridium",
-    "Platinum",
-    "Gold",
-    "Mercury",
-    "Thallium",
-    "Lead",
-    "Bismuth",
-    "Polonium",
-    "Astatine",
-    "Radon",
-    "Francium",
-    "Radium",
-    "Actinium",
-    "Thorium",
-    "Protactinium",
-    "Uranium",
-    "Neptunium",
-    "Plutonium",
-    "Americium",
-    "Curium",
-    "Berkelium",
-    "Californium",
-    "Einsteinium",
-    "Fermium",
-    "Mendelevium",
-    "Nobelium",
-    "Lawrencium",
-    "Rutherfordium",
-    "Dubnium",
-    "Seaborgium",
-    "Bohrium",
-    "Hassium",
-    "Meitnerium",
-    "Darmstadtium",
-    "Roentgenium",
-    "Copernicium",
-    "Nihonium",
-    "Flerovium",
-    "Moscovium",
-    "Livermorium",
-    "Tennessine",
-    "Oganesson",
-]
-EUROPE = [
-    "Albania",
-    "Andorra",
-    "Austria",
-    "Belarus",
-    "Belgium",
-    "Bosnia and Herzegovina",
-    "Bulgaria",
-    "Croatia",
-    "Cyprus",
-    "Czech Republic",
-    "Denmark",
-    "Estonia",
-    "Finland",
-    "France",
-    "Germany",
-    "Greece",
-    "Hungary",
-    "Iceland",
-    "Ireland",
-    "Italy",
-    "Kosovo",
-    "Latvia",
-    "Liechtenstein",
-    "Lithuania",
-    "Luxembourg",
-    "Malta",
-    "Moldova",
-    "Monaco",
-    "Montenegro",
-    "Netherlands",
-    "North Macedonia",
-    "Norway",
-    "Poland",
-    "Portugal",
-    "Romania",
-    "Russia",
-    "San Marino",
-    "Serbia",
-    "Slovakia",
-    "Slovenia",
-    "Spain",
-    "Sweden",
-    "Switzerland",
-    "Turkey",
-    "Ukraine",
-    "United Kingdom",
-    "Vatican City",
-]
-ALIASES: dict[str, tuple[str, ...]] = {
-    "Aluminum": ("aluminium",),
-    "Sulfur": ("sulphur",),
-    "Cesium": ("caesium",),
-    "Czech Republic": ("czechia",),
-    "Netherlands": ("the netherlands", "holland"),
-    "North Macedonia": ("macedonia",),
-    "United Kingdom": ("uk", "the uk", "great britain", "britain", "england", "scotland", "wales"),
-    "Vatican City": ("vatican", "holy see", "the vatican"),
-    "Russia": ("russian federation",),
-    "Turkey": ("turkiye", "türkiye"),
-    "Moldova": ("republic of moldova",),
-}
-
-
-# Names of other things that contain an item's name: claimed first, never an item.
-NOT_ITEMS = ("washington d.c", "washington, d.c", "washington dc", "new york city", "kansas city")
-
-
-@dataclass(frozen=True)
-class Task:
-    """A prompt with its ground truth."""
-
-    prompt: str
-    truth: tuple[str, ...]
-
-    def matcher(self) -> Callable[[str], str]:
-        """Maps an answer to its ground-truth item (canonical name), else its normalized text."""
-        names: dict[str, str] = {}
-        for item in self.truth:
-            names[normalize_key(item)] = item
-            for alias in ALIASES.get(item, ()):
-                names[normalize_key(alias)] = item
-        every: dict[str, str | None] = {**names, **dict.fromkeys(NOT_ITEMS)}
-        patterns = [
-            (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), item)
-            for name, item in sorted(every.items(), key=lambda kv: -len(kv[0]))
-        ]
-
-        def key(answer: str) -> str:
-            text = normalize_key(answer)
-            if text in names:
-                return names[text]
-            if len(text.split()) > _SHORT_ANSWER_WORDS:
-                return text
-            claimed: list[tuple[int, int]] = []
-            found: set[str] = set()
-            for pattern, item in patterns:  # longest names first
-                for match in pattern.finditer(text):
-                    span = match.span()
-                    if any(span[0] < end and start < span[1] for start, end in claimed):
-                        continue
-                    claimed.append(span)
-                    if item is not None:
-                        found.add(item)
-            return found.pop() if len(found) == 1 else text
-
-        return key
-
-
-_SHORT_ANSWER_WORDS = 20
-
-TASKS = [
-    Task("Name a US state.", tuple(US_STATES)),
-    Task("Name a chemical element.", tuple(ELEMENTS)),
-    Task("Name a country in Europe.", tuple(EUROPE)),
-]
 METHODS = [Method.DIRECT, Method.SEQUENCE, Method.VS_STANDARD, Method.VS_MULTI]
 DISTINCT = "distinct_n"
-
-
-def score_answers(answers: list[str], task: Task) -> dict[str, float | None]:
-    """Coverage-N, KL to uniform over the ground truth, and precision of the answers."""
-    if not answers:
-        return {"coverage": None, "kl_uniform": None, "precision": None}
-    key = task.matcher()
-    uniform = dict.fromkeys(task.truth, 1.0)
-    return {
-        "coverage": coverage_n(answers, task.truth, key=key),
-        "kl_uniform": kl_divergence(answers, uniform, key=key),
-        "precision": precision(answers, task.truth, key=key),
-    }
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

@@ -39,6 +39,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("scale", ["scale.py"], ["scale.py", "--quick"]),
     ("open_qa", ["open_qa.py"], ["open_qa.py", "--prompts", "1", "--n", "10", "--k", "5"]),
     ("distinct", ["distinct.py"], ["distinct.py", "--prompts", "2", "--n", "10"]),
+    ("classes", ["classes.py"], ["classes.py"]),  # no model: a second
 ]  # fmt: skip
 
 
@@ -154,10 +155,16 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         for m in div.get("methods", []):
             sem = m.get("semantic_diversity")
             sem_text = f"{sem:.1f}" if isinstance(sem, int | float) else "n/a"
+            vendi, classes = m.get("vendi_score"), m.get("distinct_classes")
+            unflattered = (
+                f", Vendi {vendi:.2f}, classes {classes:.1f}"
+                if isinstance(vendi, int | float) and isinstance(classes, int | float)
+                else ""
+            )
             rows.append(
                 (
                     f"diversity {m['method']} (n={div.get('n')}, k={div.get('k')})",
-                    f"semantic {sem_text}, ROUGE-L {m['rouge_l']:.3f}, parse"
+                    f"semantic {sem_text}{unflattered}, ROUGE-L {m['rouge_l']:.3f}, parse"
                     f" {m['valid_parse_rate']:.0%}, {m['tokens_per_sample']:.0f} tokens/sample",
                 )
             )
@@ -167,6 +174,16 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     rows += _scale_rows(results.get("scale", {}).get("figures"))
     rows += _open_qa_rows(results.get("open_qa", {}).get("figures"))
     rows += _distinct_rows(results.get("distinct", {}).get("figures"))
+    classes = results.get("classes", {}).get("figures")
+    if classes:
+        for r in classes["rows"]:
+            rows.append(
+                (
+                    f"distinct classes at cosine {r['threshold']:.2f}",
+                    f"{r['classes']} of {classes['true_classes']} true classes,"
+                    f" {r['merged']} pairs wrongly merged, {r['split']} wrongly split",
+                )
+            )
     return rows
 
 

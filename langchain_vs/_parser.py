@@ -15,11 +15,11 @@ from langchain_vs._config import take_config_fields
 from langchain_vs._convert import finish_reason_of, message_output
 from langchain_vs._prompts import escape_braces
 from vs_common import (
-    StreamingParser,
     VerbalizedDistribution,
     VSConfig,
     VSParseError,
-    parse_distribution,
+    read_reply,
+    streaming_parser,
     system_instruction,
 )
 
@@ -109,7 +109,7 @@ class VerbalizedSamplingParser(BaseCumulativeTransformOutputParser[VerbalizedDis
         else:
             output = gen.text
         try:
-            return parse_distribution(
+            return read_reply(
                 output,
                 method=self.config.method,
                 truncated=truncated,
@@ -168,8 +168,8 @@ class _Stream:
     def __init__(self, parser: VerbalizedSamplingParser) -> None:
         self.parser = parser
         method = parser.config.method
-        self.text = StreamingParser(method=method)
-        self.args = StreamingParser(method=method)
+        self.text = streaming_parser(method)
+        self.args = streaming_parser(method)
         self.tool_index: int | str | None = None
         self.acc: BaseMessageChunk | None = None
         self.whole: BaseMessage | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llama_index.core.types import BaseOutputParser
 
-from vs_common import VerbalizedDistribution, VSConfig, parse_distribution, system_instruction
+from vs_common import VerbalizedDistribution, VSConfig, read_reply, system_instruction
 
 __all__ = ["VerbalizedSamplingOutputParser"]
 
@@ -90,7 +90,7 @@ class VerbalizedSamplingOutputParser(BaseOutputParser):
             vs_common.VSParseError: No candidate could be recovered (or, with
                 ``strict``, the reply can be read more than one way).
         """
-        return parse_distribution(output, method=self._config.method, strict=self._strict)
+        return read_reply(output, method=self._config.method, strict=self._strict)
 
     def __repr__(self) -> str:
         strict = ", strict=True" if self._strict else ""

@@ -20,7 +20,7 @@ from vs_common import (
     VerbalizedDistribution,
     VSConfig,
     VSConfigError,
-    parse_distribution,
+    read_reply,
 )
 from vs_common.distinct import DistinctPolicy
 
@@ -324,7 +324,7 @@ class VerbalizedSamplingWorkflow(VerbalizedSamplingSteps):
         """Parse model output with the robust core parser."""
         config = ev.config if ev.config is not None else self.config
         method = ev.method if ev.method is not None else config.method
-        dist = parse_distribution(ev.output, method=method, truncated=ev.truncated)
+        dist = read_reply(ev.output, method=method, truncated=ev.truncated)
         return VSDistributionEvent(distribution=dist, config=ev.config, seed=ev.seed)
 
     @step

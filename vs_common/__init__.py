@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from vs_common.parsing import StreamingParser, parse_distribution
     from vs_common.providers import is_transient, retry_after_seconds
+    from vs_common.replies import read_reply, streaming_parser
     from vs_common.sampling import Progress, RetryPolicy, Structured, run_sampling, run_sync
     from vs_common.selection import STRATEGIES, Strategy, check_strategy, select, selection_weights
 
@@ -91,12 +92,14 @@ _LAZY: dict[str, str] = {
     "normalize_key": "vs_common.distribution",
     "parse_distribution": "vs_common.parsing",
     "pool": "vs_common.distribution",
+    "read_reply": "vs_common.replies",
     "response_schema": "vs_common.methods",
     "retry_after_seconds": "vs_common.providers",
     "run_sampling": "vs_common.sampling",
     "run_sync": "vs_common.sampling",
     "select": "vs_common.selection",
     "selection_weights": "vs_common.selection",
+    "streaming_parser": "vs_common.replies",
     "system_instruction": "vs_common.methods",
     "verbalize": "vs_common._verbalize",
 }
@@ -138,12 +141,14 @@ __all__ = [
     "normalize_key",
     "parse_distribution",
     "pool",
+    "read_reply",
     "response_schema",
     "retry_after_seconds",
     "run_sampling",
     "run_sync",
     "select",
     "selection_weights",
+    "streaming_parser",
     "system_instruction",
     "verbalize",
 ]

@@ -9,6 +9,7 @@ module keeps the import graph acyclic (``sampling`` -> ``distinct`` -> here).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import random
@@ -17,7 +18,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
 from vs_common._logging import logger
+from vs_common.alternatives import Context, Output, Reader, alternative
 from vs_common.calls import Call, CallRequest, CallResponse, redact_secrets
 from vs_common.distribution import VerbalizedDistribution, pool
 from vs_common.errors import (
@@ -28,10 +32,13 @@ from vs_common.errors import (
 )
 from vs_common.methods import (
     COMPLETION_STOP,
+    Method,
     VSConfig,
     build_messages,
     completion_prompt,
+    compose_messages,
     response_schema,
+    system_instruction,
     trim_completion,
 )
 from vs_common.parsing import parse_distribution
@@ -43,6 +50,7 @@ __all__ = [
     "RetryPolicy",
     "Structured",
     "check_run_args",
+    "check_seed",
     "run_calls",
     "run_sync",
 ]
@@ -168,11 +176,13 @@ class _Run:
         config: VSConfig,
         call: Call,
         *,
+        prompt: str | Sequence[Message],
         structured: Structured,
         retry: RetryPolicy,
         max_concurrency: int,
         sleep: Callable[[float], Awaitable[Any]],
         jitter_seed: int | None,
+        seed: int | None,
         on_progress: Callable[[Progress], None] | None,
         planned: int,
         completion: str | None = None,
@@ -181,6 +191,9 @@ class _Run:
         # direct_base: the plain-text prompt sent to /completions (no messages)
         self.completion = completion
         self.call = call
+        self.prompt = prompt
+        self.seed = seed
+        self.prompt_digest = _digest(prompt) if seed is not None else 0
         self.retry = retry
         self.sleep = sleep
         self.jitter_seed = jitter_seed
@@ -251,21 +264,81 @@ class _Run:
             )
 
     async def one_call(self, index: int, messages: list[Message]) -> _Outcome:
-        """One logical call: retries, mode fallback and re-asks included."""
-        attempt = retries = reasks = 0
+        """One logical call (one sample for a method of several calls): retries and all.
+
+        A method of :mod:`vs_common.alternatives` with a program makes its
+        calls through :meth:`request`, so each gets this policy; the sample
+        fails when any of them does, after its retries and re-asks.
+        """
+        attempts = [0]  # attempts over every request of this sample
+        alt = alternative(self.config.method)
+        try:
+            if alt is not None and alt.program is not None:
+                dist = await alt.program(self._context(index, attempts))
+                return _Outcome(dist=dist.model_copy(update={"num_calls": 1}), failure=None)
+            read = alt.read if alt is not None else self._parse
+            dist, output = await self.request(index, messages, self.schema, read, attempts)
+        except _CallFailed as failed:
+            return _Outcome(dist=None, failure=failed.failure)
+        # One call's distribution (what on_progress sees); _result sets the run's count.
+        dist = dist.model_copy(update={"num_calls": 1})
+        return _Outcome(dist=dist, failure=None, output=output)
+
+    def _parse(self, output: Output, truncated: bool) -> VerbalizedDistribution:
+        return parse_distribution(output, method=self.config.method, truncated=truncated)
+
+    def _context(self, index: int, attempts: list[int]) -> Context:
+        """What a method's program gets for the sample of call ``index``."""
+
+        async def ask(
+            messages: list[Message], *, schema: dict[str, Any] | None, read: Reader
+        ) -> VerbalizedDistribution:
+            dist, _ = await self.request(index, messages, schema, read, attempts)
+            return dist
+
+        def compose(instruction: str, *, addendum: str | None = None) -> list[Message]:
+            return compose_messages(self.prompt, instruction, addendum=addendum)
+
+        config = self.config
+        direct = VSConfig(method=Method.DIRECT, word_hint=config.word_hint)
+        return Context(
+            ask=ask,
+            compose=compose,
+            k=config.k,
+            word_hint=config.word_hint,
+            rng=self.sample_rng(index),
+            direct_instruction=system_instruction(direct),
+        )
+
+    def sample_rng(self, index: int) -> np.random.Generator:
+        """The generator of sample ``index``'s own draws: seed, index and prompt, or fresh."""
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([self.seed, index, self.prompt_digest])
+
+    async def request(
+        self,
+        index: int,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        read: Reader,
+        attempts: list[int],
+    ) -> tuple[VerbalizedDistribution, Output]:
+        """One request: retries, structured-mode fallback and re-asks; raises _CallFailed."""
+        retries = reasks = 0
         msgs = list(messages)
         while True:
-            mode = self.mode
+            mode = self.mode if schema is not None else "text"
             request = CallRequest(
                 messages=msgs,
                 structured=mode,
-                schema=self.schema if mode != "text" else None,
+                schema=schema if mode != "text" else None,
                 call_index=index,
-                attempt=attempt,
+                attempt=attempts[0],
                 prompt=self.completion,
                 stop=COMPLETION_STOP if self.completion is not None else (),
             )
-            attempt += 1
+            attempts[0] += 1
             try:
                 async with self.semaphore:
                     if self.retry.timeout is not None:
@@ -283,7 +356,7 @@ class _Run:
                         )
                     self.mode = "text"  # for this call and every later one
                     continue
-                return self._failed(index, attempt, exc)
+                raise self._failure(index, attempts[0], exc) from None
             except Exception as exc:  # noqa: BLE001 - a call may fail any way; we record it
                 if is_transient(exc) and retries < self.retry.max_retries:
                     retries += 1
@@ -299,19 +372,16 @@ class _Run:
                         )
                         await self.sleep(wait)
                         continue
-                return self._failed(index, attempt, exc)
+                raise self._failure(index, attempts[0], exc) from None
             response = _as_response(raw)
             if self.completion is not None and isinstance(response.output, str):
                 response.output = trim_completion(response.output)
             if response.usage is not None:
                 self.usage = self.usage + response.usage
                 self.usage_seen = True
+            truncated = normalize_finish_reason(response.finish_reason) == "length"
             try:
-                dist = parse_distribution(
-                    response.output,
-                    method=self.config.method,
-                    truncated=normalize_finish_reason(response.finish_reason) == "length",
-                )
+                dist = read(response.output, truncated)
             except VSParseError as exc:
                 if reasks < self.retry.max_reasks:
                     reasks += 1
@@ -325,13 +395,13 @@ class _Run:
                     if self.completion is None:  # a completion is simply asked again
                         msgs = [*msgs, *_reask_turns(response.output, exc, mode)]
                     continue
-                return self._failed(index, attempt, exc, raw_output=_as_text(response.output))
-            dist = dist.model_copy(update={"num_calls": 1})
-            return _Outcome(dist=dist, failure=None, output=response.output)
+                raw_text = _as_text(response.output)
+                raise self._failure(index, attempts[0], exc, raw_output=raw_text) from None
+            return dist, response.output
 
-    def _failed(
+    def _failure(
         self, index: int, attempts: int, exc: BaseException, raw_output: str | None = None
-    ) -> _Outcome:
+    ) -> _CallFailed:
         _log.info("call %d failed after %d attempts: %s", index, attempts, _brief(exc))
         failure = CallFailure(
             call_index=index,
@@ -340,7 +410,22 @@ class _Run:
             message=redact_secrets(str(exc))[:500],
             raw_output=raw_output,
         )
-        return _Outcome(dist=None, failure=failure)
+        return _CallFailed(failure)
+
+
+class _CallFailed(Exception):
+    """A request failed for good (retries and re-asks spent); the sample fails."""
+
+    def __init__(self, failure: CallFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def _digest(prompt: str | Sequence[Message]) -> int:
+    """64 bits of the prompt's sha256: the same prompt, the same draws for one seed."""
+    text = prompt if isinstance(prompt, str) else json.dumps(list(prompt), default=str)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def _brief(exc: BaseException) -> str:
@@ -376,6 +461,13 @@ def _reask_turns(
     return [{"role": "assistant", "content": reply}, {"role": "user", "content": fix}]
 
 
+def check_seed(seed: int | None) -> None:
+    """A method's draw seed is a non-negative integer or None."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        msg = f"seed must be a non-negative integer or None, got {seed!r}"
+        raise VSConfigError(msg, field="seed")
+
+
 def check_run_args(
     config: VSConfig, max_concurrency: int, min_successes: int, planned: int
 ) -> None:
@@ -402,6 +494,7 @@ async def run_calls(
     on_progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     jitter_seed: int | None = None,
+    seed: int | None = None,
 ) -> VerbalizedDistribution:
     """One run: ceil(n/k) calls (or the turns of a conversation) and top-ups, pooled.
 
@@ -410,16 +503,19 @@ async def run_calls(
     policy = retry if retry is not None else RetryPolicy()
     planned = config.num_calls
     check_run_args(config, max_concurrency, min_successes, planned)
+    check_seed(seed)
     completion = completion_prompt(prompt, config) if config.method.is_completion else None
     base: list[Message] = [] if completion is not None else build_messages(prompt, config)
     run = _Run(
         config,
         call,
+        prompt=prompt,
         structured=structured,
         retry=policy,
         max_concurrency=max_concurrency,
         sleep=sleep,
         jitter_seed=jitter_seed,
+        seed=seed,
         on_progress=on_progress,
         planned=planned,
         completion=completion,

@@ -509,6 +509,7 @@ async def run_distinct(
     on_progress: Callable[[Progress], None] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     jitter_seed: int | None = None,
+    seed: int | None = None,
 ) -> DistinctResult:
     """Ask until ``config.total`` distinct candidates are held, or the budget is spent.
 
@@ -528,6 +529,8 @@ async def run_distinct(
             whole run, planned = the budget).
         sleep: The coroutine used to wait between retries.
         jitter_seed: Seed of the backoff jitter.
+        seed: Seed of a method's own draws (see
+            :func:`~vs_common.sampling.run_sampling`).
 
     Returns:
         The distinct candidates and :class:`DistinctStats`.
@@ -596,6 +599,7 @@ async def run_distinct(
             on_progress=forward,
             sleep=sleep,
             jitter_seed=jitter_seed,
+            seed=seed,
         )
         successes = dist.num_calls - len(dist.failures)
         totals.add(dist)

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from vs_common.alternatives import alternative
 from vs_common.calls import Message
 from vs_common.errors import VSConfigError
 
@@ -35,6 +36,7 @@ __all__ = [
     "VSConfig",
     "build_messages",
     "completion_prompt",
+    "compose_messages",
     "followup_instruction",
     "response_schema",
     "system_instruction",
@@ -46,12 +48,14 @@ OutputFormat = Literal["json", "xml"]
 
 
 class Method(StrEnum):
-    """The seven prompting methods of the paper's Table 1, and ``direct_base``.
+    """The seven prompting methods of the paper's Table 1, then the others.
 
     ``direct_base`` is the paper's base-model reference (its Figure 4): the
     prompt as a plain-text completion (``POST /completions``, no chat
     template) for a pretrained model without alignment; see
-    :func:`completion_prompt`.
+    :func:`completion_prompt`. ``ssot`` (String Seed of Thought) and
+    ``simplestrat`` (SimpleStrat), the methods people compare VS with, are
+    declared in :mod:`vs_common.alternatives`, one module each.
     """
 
     DIRECT = "direct"
@@ -61,6 +65,8 @@ class Method(StrEnum):
     VS_STANDARD = "vs_standard"
     VS_COT = "vs_cot"
     VS_MULTI = "vs_multi"
+    SSOT = "ssot"
+    SIMPLESTRAT = "simplestrat"
     DIRECT_BASE = "direct_base"
 
     @property
@@ -97,7 +103,7 @@ class VSConfig(BaseModel):
         method: The prompting method.
         k: Candidates per call for list methods; None lets the model decide
             ("as many as you see fit", the paper's section 6). Ignored (1) for
-            single-answer methods.
+            single-answer methods; for simplestrat, the strata listed per sample.
         n: Total samples wanted (defaults to k, or 1 for single-answer methods).
         threshold: Tail threshold tau in (0, 1]; adds the tail-sampling
             sentence to VS prompts.
@@ -277,6 +283,9 @@ def system_instruction(config: VSConfig) -> str:
             " config) to /completions, for a base (pretrained) model"
         )
         raise VSConfigError(msg, field="method")
+    alt = alternative(m)
+    if alt is not None:  # its first call's instruction (simplestrat: the strata)
+        return alt.instruction(config.k, config.word_hint)
     if m in (Method.DIRECT, Method.MULTI_TURN):
         return (
             f"Generate a response to the input prompt.{_words(config, False)}"
@@ -382,7 +391,33 @@ def build_messages(
             " use completion_prompt(prompt, config)"
         )
         raise VSConfigError(msg, field="method")
-    instruction = system_instruction(config)
+    messages = compose_messages(prompt, system_instruction(config))
+    if history:
+        follow = followup_instruction(config)
+        if follow is None:
+            msg = f"history only applies to multi_turn and vs_multi, not {config.method.value}"
+            raise VSConfigError(msg, field="history")
+        for reply in history:
+            messages.append({"role": "assistant", "content": reply})
+            messages.append({"role": "user", "content": follow})
+    return messages
+
+
+def compose_messages(
+    prompt: str | Sequence[Message], instruction: str, *, addendum: str | None = None
+) -> list[Message]:
+    r"""``instruction`` as the system turn, then the prompt (kept system message first).
+
+    ``addendum`` is appended to the last user turn, after a blank line (a
+    method that adds to the prompt, as SimpleStrat adds its stratum).
+
+    Raises:
+        VSConfigError: The prompt is empty, or a conversation without a user turn.
+
+    Example:
+        >>> compose_messages("Name a state", "Answer.", addendum="Pick a western one.")[1]
+        {'role': 'user', 'content': 'Name a state\n\nPick a western one.'}
+    """
     if isinstance(prompt, str):
         if not prompt.strip():
             msg = "prompt must be a non-empty string"
@@ -393,14 +428,12 @@ def build_messages(
         ]
     else:
         messages = _with_instruction(prompt, instruction)
-    if history:
-        follow = followup_instruction(config)
-        if follow is None:
-            msg = f"history only applies to multi_turn and vs_multi, not {config.method.value}"
-            raise VSConfigError(msg, field="history")
-        for reply in history:
-            messages.append({"role": "assistant", "content": reply})
-            messages.append({"role": "user", "content": follow})
+    if addendum:
+        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        messages[last] = {
+            "role": "user",
+            "content": f"{messages[last]['content'].rstrip()}\n\n{addendum}",
+        }
     return messages
 
 
@@ -506,6 +539,9 @@ def response_schema(config: VSConfig) -> dict[str, Any] | None:
         3
     """
     m = config.method
+    alt = alternative(m)
+    if alt is not None:
+        return alt.schema(config.k)
     if m in (Method.DIRECT, Method.MULTI_TURN, Method.DIRECT_BASE):
         return None
     if m is Method.COT:

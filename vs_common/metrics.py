@@ -5,6 +5,10 @@ whose pooled duplicates then count as often as they were sampled):
 
 * semantic: :func:`semantic_diversity` (1 - mean pairwise cosine similarity,
   negatives clipped to 0, in percent) with an injected embedder;
+* metrics a generator cannot flatter by padding: :func:`vendi_score` (the
+  effective number of distinct texts, from the eigenvalues of the cosine
+  similarity matrix) and :func:`distinct_classes` (texts merged into classes
+  of equivalent meaning, as NoveltyBench counts them);
 * lexical: :func:`pairwise_rouge_l` (lower = more diverse), :func:`distinct_n`
   (higher = more diverse), :func:`compression_ratio` (lower = more diverse);
 * answer distributions: :func:`kl_divergence` against a reference,
@@ -45,17 +49,20 @@ from vs_common.distribution import VerbalizedDistribution, normalize_key
 from vs_common.errors import VSConfigError
 
 __all__ = [
+    "CLASS_SIMILARITY",
     "DiversityReport",
     "Embedder",
     "Texts",
     "answer_frequencies",
     "compression_ratio",
     "coverage_n",
+    "distinct_classes",
     "distinct_n",
     "diversity_report",
     "embed_texts",
     "embedding_diversity",
     "entropy",
+    "equivalence_classes",
     "kl_divergence",
     "lcs_length",
     "mean_absolute_gap",
@@ -65,6 +72,7 @@ __all__ = [
     "semantic_diversity",
     "tail_mass",
     "tokenize",
+    "vendi_score",
 ]
 
 #: Texts to score: a sequence of strings, or a distribution (``all_texts()``).
@@ -178,6 +186,31 @@ def embed_texts(texts: Texts, embedder: Embedder) -> npt.NDArray[np.float64]:
     return vectors
 
 
+def _unit_vectors(embeddings: npt.ArrayLike, what: str, least: int) -> npt.NDArray[np.float64]:
+    """Embeddings checked (2-D, finite, no zero vector, at least ``least``) and L2-normalized."""
+    try:
+        vectors = np.asarray(embeddings, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"embeddings must be a rectangular array of numbers: {exc}"
+        raise VSConfigError(msg, field="embeddings") from exc
+    if vectors.ndim != 2 or vectors.shape[1] == 0:
+        msg = f"embeddings must have shape (n, dim), got {vectors.shape}"
+        raise VSConfigError(msg, field="embeddings")
+    if vectors.shape[0] < least:
+        msg = f"{what} needs at least {least} vector(s), got {len(vectors)}"
+        raise VSConfigError(msg, field="embeddings")
+    if not np.isfinite(vectors).all():
+        msg = "embeddings contain NaN or infinite values"
+        raise VSConfigError(msg, field="embeddings")
+    norms = np.linalg.norm(vectors, axis=1)
+    if (norms == 0.0).any():
+        zero = int(np.flatnonzero(norms == 0.0)[0])
+        msg = f"embedding {zero} is the zero vector; its cosine similarity is undefined"
+        raise VSConfigError(msg, field="embeddings")
+    unit: npt.NDArray[np.float64] = vectors / norms[:, None]
+    return unit
+
+
 def embedding_diversity(embeddings: npt.ArrayLike) -> float:
     """Semantic diversity of precomputed embeddings, in percent.
 
@@ -200,29 +233,159 @@ def embedding_diversity(embeddings: npt.ArrayLike) -> float:
         >>> round(embedding_diversity([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), 4)  # .707, .707, 0
         52.8595
     """
-    try:
-        vectors = np.asarray(embeddings, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"embeddings must be a rectangular array of numbers: {exc}"
-        raise VSConfigError(msg, field="embeddings") from exc
-    if vectors.ndim != 2 or vectors.shape[1] == 0:
-        msg = f"embeddings must have shape (n, dim), got {vectors.shape}"
-        raise VSConfigError(msg, field="embeddings")
-    if vectors.shape[0] < 2:
-        msg = f"semantic diversity compares pairs and needs at least 2 vectors, got {len(vectors)}"
-        raise VSConfigError(msg, field="embeddings")
-    if not np.isfinite(vectors).all():
-        msg = "embeddings contain NaN or infinite values"
-        raise VSConfigError(msg, field="embeddings")
-    norms = np.linalg.norm(vectors, axis=1)
-    if (norms == 0.0).any():
-        zero = int(np.flatnonzero(norms == 0.0)[0])
-        msg = f"embedding {zero} is the zero vector; its cosine similarity is undefined"
-        raise VSConfigError(msg, field="embeddings")
-    unit = vectors / norms[:, None]
+    unit = _unit_vectors(embeddings, "semantic diversity compares pairs and", 2)
     upper = np.triu_indices(len(unit), k=1)
     sims = np.clip((unit @ unit.T)[upper], 0.0, 1.0)
     return float(100.0 * (1.0 - sims.mean()))
+
+
+def vendi_score(embeddings: npt.ArrayLike) -> float:
+    """The Vendi score (Friedman and Dieng, 2023): the effective number of distinct items.
+
+    ``exp(-sum(l * ln l))`` over the eigenvalues ``l`` of ``K / n``, where
+    ``K`` is the ``n x n`` matrix of cosine similarities of the embeddings
+    (the ``vendi-score`` package's ``score_K`` with order ``q = 1``, on the
+    cosine kernel; eigenvalues that rounding makes zero or negative add
+    nothing, as there). It ranges from 1 (all vectors point the same way)
+    to n (all orthogonal). Unlike semantic diversity it is not an average of
+    pairs: ten copies of one text and one other text score 1.36 (of 11),
+    where the mean of pairs gives 18 percent diversity, so a generator cannot raise it by
+    padding a set with near-copies of a few distant answers.
+
+    Args:
+        embeddings: One vector per text, shape ``(n, dim)``, ``n >= 1``.
+
+    Returns:
+        The score, in ``[1, n]``.
+
+    Raises:
+        VSConfigError: No vector, a ragged or non-finite array, or a zero vector.
+
+    Example:
+        >>> round(vendi_score([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), 4)  # eigenvalues 2/3, 1/3
+        1.8899
+    """
+    unit = _unit_vectors(embeddings, "the Vendi score", 1)
+    eigenvalues = np.linalg.eigvalsh((unit @ unit.T) / len(unit))
+    positive = eigenvalues[eigenvalues > 0.0]
+    entropy_ = -float(np.sum(positive * np.log(positive)))
+    return float(min(max(math.exp(entropy_), 1.0), float(len(unit))))
+
+
+#: Default cosine similarity at or above which two texts are one class of
+#: meaning for :func:`distinct_classes`, for the offline MiniLM embedder.
+#: Measured with ``python benchmarks/classes.py``: 72 texts of 44 known
+#: classes (the paraphrase and different-answer pairs that chose distinct-N's
+#: threshold, die rolls written several ways, short names), partitioned as
+#: NoveltyBench does. At 0.85 (as at 0.80) 2 pairs of different answers are
+#: merged and 16 pairs of wordings of one answer are split; at 0.75, 4 and
+#: 15; at 0.90, 1 and 20; at 0.70, 11 and 14. Merging loses an answer, so the
+#: threshold sits where merges stop falling. The two merges are ones no
+#: threshold fixes: "The sea is a mirror for the moon" / "The moon is a
+#: mirror for the sea" (the embedder mean-pools words) and "The die shows
+#: six." / "The die shows four."; and the splits are mostly one die face
+#: written as "4", "four" and "I rolled a 4!" (cosine 0.42-0.55). So for
+#: answers that can be read exactly (a die face, a state) extract them and
+#: count keys, as ``vs eval`` does; keep this for free text.
+CLASS_SIMILARITY = 0.85
+
+
+def equivalence_classes(
+    embeddings: npt.ArrayLike,
+    *,
+    threshold: float = CLASS_SIMILARITY,
+    keys: Sequence[str] | None = None,
+) -> list[list[int]]:
+    """Partition items into classes of equivalent meaning, the way NoveltyBench does.
+
+    Items are taken in order; the first item not yet in a class opens a new
+    class and is its representative, and every later unclassed item whose
+    cosine similarity to that representative reaches ``threshold`` joins it
+    (NoveltyBench's ``partition_responses``, with the embedder's cosine in
+    place of its DeBERTa classifier). Items with equal ``keys`` (e.g.
+    :func:`normalize_key` of each text) are always one class. NoveltyBench's
+    extra rule for texts of at most five words (half the words in common
+    means equal) is left out: it makes "New York" and "New Jersey" one answer.
+
+    Args:
+        embeddings: One vector per item, shape ``(n, dim)``.
+        threshold: Cosine similarity in ``(0, 1]`` that makes two items one class.
+        keys: Optional identity of each item (same length as ``embeddings``).
+
+    Returns:
+        The classes, each a list of item indices in order, in order of
+        their representatives.
+
+    Raises:
+        VSConfigError: Bad embeddings, a threshold outside ``(0, 1]`` or keys
+            of the wrong length.
+
+    Example:
+        >>> equivalence_classes([[1, 0], [0.9, 0.1], [0, 1]], threshold=0.9)
+        [[0, 1], [2]]
+    """
+    if isinstance(threshold, bool) or not (
+        isinstance(threshold, int | float) and 0.0 < threshold <= 1.0
+    ):
+        msg = f"threshold must be in (0, 1], got {threshold!r}"
+        raise VSConfigError(msg, field="threshold")
+    if isinstance(embeddings, Sequence) and len(embeddings) == 0:
+        return []
+    unit = _unit_vectors(embeddings, "equivalence classes", 1)
+    if keys is not None and len(keys) != len(unit):
+        msg = f"keys must have one key per item: {len(keys)} keys for {len(unit)} items"
+        raise VSConfigError(msg, field="keys")
+    sims = unit @ unit.T
+    assigned = np.full(len(unit), -1)
+    classes: list[list[int]] = []
+    for i in range(len(unit)):
+        if assigned[i] >= 0:
+            continue
+        members = [i]
+        assigned[i] = len(classes)
+        for j in range(i + 1, len(unit)):
+            same = sims[i, j] >= threshold or (keys is not None and keys[i] == keys[j])
+            if assigned[j] < 0 and same:
+                members.append(j)
+                assigned[j] = len(classes)
+        classes.append(members)
+    return classes
+
+
+def distinct_classes(texts: Texts, embedder: Embedder, threshold: float = CLASS_SIMILARITY) -> int:
+    """How many classes of equivalent meaning the texts fall into (NoveltyBench's "distinct").
+
+    Texts with the same :func:`normalize_key` are one class; otherwise two
+    texts are one class when the cosine similarity of their embeddings
+    reaches ``threshold`` (see :func:`equivalence_classes` for the
+    partition). Unlike semantic diversity, which averages all pairs, this
+    counts answers a reader would call different: ten wordings of one joke
+    are one class however they are phrased.
+
+    Args:
+        texts: The texts, or a distribution (its ``all_texts()``).
+        embedder: Any :data:`Embedder`.
+        threshold: Cosine similarity in ``(0, 1]`` that makes two texts one
+            class; the default :data:`CLASS_SIMILARITY` was measured for the
+            offline MiniLM embedder.
+
+    Returns:
+        The number of classes (0 for no texts).
+
+    Raises:
+        VSConfigError: An unusable embedder or a threshold outside ``(0, 1]``.
+
+    Example:
+        >>> fake = lambda ts: [[1.0, 0.0] if "cat" in t else [0.0, 1.0] for t in ts]
+        >>> distinct_classes(["a cat", "my cat", "a dog", "A dog."], fake)
+        2
+    """
+    items = _as_texts(texts)
+    if not items:
+        return 0
+    vectors = embed_texts(items, embedder)
+    keys = [normalize_key(t) for t in items]
+    return len(equivalence_classes(vectors, threshold=threshold, keys=keys))
 
 
 def semantic_diversity(texts: Texts, embedder: Embedder) -> float:
@@ -736,6 +899,10 @@ class DiversityReport(BaseModel):
         distinct_2: Same with n=2.
         distinct_3: Same with n=3.
         compression_ratio: :func:`compression_ratio` (lower = more diverse).
+        vendi_score: :func:`vendi_score` of the embeddings (the effective
+            number of distinct texts), or None when no embedder was given.
+        distinct_classes: :func:`distinct_classes` (classes of equivalent
+            meaning at :data:`CLASS_SIMILARITY`), or None without an embedder.
 
     Example:
         >>> r = diversity_report(["a b", "c d"])
@@ -752,6 +919,8 @@ class DiversityReport(BaseModel):
     distinct_2: float
     distinct_3: float
     compression_ratio: float
+    vendi_score: float | None = None
+    distinct_classes: int | None = None
 
 
 def diversity_report(
@@ -780,6 +949,8 @@ def diversity_report(
     items = _as_texts(texts)
     _need_pairs(items, "a diversity report")
     semantic: float | None = None
+    vendi: float | None = None
+    classes: int | None = None
     if embedder is not None:
         if isinstance(embedder, str):
             if embedder != "default":
@@ -788,7 +959,11 @@ def diversity_report(
             from vs_common.backends.embeddings import default_embedder
 
             embedder = default_embedder()
-        semantic = semantic_diversity(items, embedder)
+        vectors = embed_texts(items, embedder)  # once, for the three embedding metrics
+        semantic = embedding_diversity(vectors)
+        vendi = vendi_score(vectors)
+        keys = [normalize_key(t) for t in items]
+        classes = len(equivalence_classes(vectors, keys=keys))
     return DiversityReport(
         n_texts=len(items),
         semantic_diversity=semantic,
@@ -797,4 +972,6 @@ def diversity_report(
         distinct_2=distinct_n(items, 2),
         distinct_3=distinct_n(items, 3),
         compression_ratio=compression_ratio(items),
+        vendi_score=vendi,
+        distinct_classes=classes,
     )

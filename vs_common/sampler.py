@@ -162,7 +162,8 @@ class SamplerSettings:
             the config plans.
         strategy: How to choose one candidate (None: the adapter returns the
             distribution; :meth:`choose` then draws ``weighted``).
-        seed: Seed of the choice, mixed with the prompt (see the module doc).
+        seed: Seed of the choice, mixed with the prompt (see the module doc),
+            and of a method's own draws (SimpleStrat's strata).
         threshold: For the ``tail`` strategy (default: ``config.threshold``).
         temperature: For the ``temperature`` strategy.
         distinct: Keep asking until n *distinct* candidates are held (True, a
@@ -299,6 +300,7 @@ class SamplerSettings:
             min_successes=self.min_successes,
             on_progress=on_progress,
             distinct=self.distinct,
+            seed=self.seed,
         )
 
     def choose(

@@ -21,7 +21,11 @@ takes a prompt, a :class:`~vs_common.methods.VSConfig` and an async ``call``
 * keeps every successful call's candidates when others fail, records the
   failures on the result, and raises only when fewer than ``min_successes``
   calls succeeded;
-* sums token usage over every attempt.
+* sums token usage over every attempt;
+* runs the methods of several calls per sample (SimpleStrat,
+  :mod:`vs_common.alternatives`) call by call under the same policy: a
+  sample fails when one of its calls fails for good, and usage is summed
+  over all of them.
 
 Example:
     >>> import asyncio
@@ -67,6 +71,7 @@ async def run_sampling(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     jitter_seed: int | None = None,
     distinct: DistinctPolicy | bool | None = None,
+    seed: int | None = None,
 ) -> VerbalizedDistribution:
     """Sample ``config.total`` responses over ``config.num_calls`` calls and pool them.
 
@@ -88,6 +93,9 @@ async def run_sampling(
             call budget is spent (:func:`vs_common.distinct.run_distinct`);
             the result's ``distinct`` says how many, after how many calls,
             and why it stopped.
+        seed: Seed of a method's own random draws (SimpleStrat's stratum
+            of each sample), mixed with the call's index and the prompt;
+            None draws fresh each time. The paper's seven draw nothing.
 
     Returns:
         The pooled distribution, with ``usage``, ``failures`` and ``num_calls``.
@@ -110,6 +118,7 @@ async def run_sampling(
             on_progress=on_progress,
             sleep=sleep,
             jitter_seed=jitter_seed,
+            seed=seed,
         )
         return result.distribution
     return await run_calls(
@@ -123,4 +132,5 @@ async def run_sampling(
         on_progress=on_progress,
         sleep=sleep,
         jitter_seed=jitter_seed,
+        seed=seed,
     )

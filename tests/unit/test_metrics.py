@@ -457,6 +457,8 @@ def test_diversity_report_bundles_every_metric():
         "distinct_2",
         "distinct_3",
         "compression_ratio",
+        "vendi_score",
+        "distinct_classes",
     }
 
 

@@ -9,6 +9,8 @@ Subcommands:
 * ``vs compare PROMPT...``: Direct, Sequence and VS-Standard on the same
   budget, with diversity metrics and an HTML report with charts; with
   ``--base-model embedded`` (or a URL), a base model's reference line.
+* ``vs eval``: the paper's experiments (a die roll, open-ended QA, creative
+  writing) with every method, each figure beside the paper's, in a report.
 
 With no API key and no ``--base-url`` the embedded SmolLM2-135M model is
 started for the run. Exit codes: 0 success, 1 failure, 2 bad usage, 130
@@ -62,6 +64,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, call: Call | N
         from vs_common.cli._batch import run_batch_command
 
         return run_batch_command(args, backend, out, err, call=call)
+    if args.command == "eval":
+        from vs_common.cli._eval import run_eval_command
+
+        return run_eval_command(args, backend, out, err, call=call)
     from vs_common.cli._compare import run_compare_command
 
     return run_compare_command(args, backend, out, err, call=call)

@@ -79,7 +79,7 @@ def run_compare_command(
     def progress(method: Method, index: int) -> Callable[[Progress], None] | None:
         if args.quiet:
             return None
-        label = f"{METHOD_LABELS[method]} [prompt {index + 1}/{len(prompts)}]"
+        label = f"{METHOD_LABELS.get(method, method.value)} [prompt {index + 1}/{len(prompts)}]"
 
         def report(p: Progress) -> None:
             line.show(

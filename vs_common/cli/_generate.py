@@ -133,6 +133,7 @@ def run_generate(
                     on_progress=on_progress,
                     jitter_seed=args.seed,
                     distinct=distinct,
+                    seed=args.seed,  # SimpleStrat's strata draws too
                 )
             )
         except VSSamplingError as exc:

@@ -21,13 +21,15 @@ __all__ = [
     "STRUCTURED_CHOICES",
     "add_batch_arguments",
     "add_compare_arguments",
+    "add_eval_arguments",
     "add_sampling_options",
     "build_parser",
     "parse_methods",
 ]
 
 METHOD_CHOICES = (
-    "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi", "direct_base",
+    "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi",
+    "ssot", "simplestrat", "direct_base",
 )  # fmt: skip
 """``vs_common.Method``'s values."""
 STRATEGY_CHOICES = ("weighted", "uniform", "argmax", "tail", "temperature")
@@ -42,6 +44,12 @@ DEFAULT_TAU_VALUE = 0.1
 """``vs_common.evaluation.DEFAULT_TAU``."""
 MAX_REPLY_BYTES = 32 * 1024 * 1024
 """``vs_common.backends.openai_compat.DEFAULT_MAX_REPLY_BYTES``."""
+EVAL_METHOD_CHOICES = (
+    "direct", "sequence", "vs_standard", "vs_cot", "vs_multi", "ssot", "simplestrat",
+)  # fmt: skip
+"""``vs_common.evaluation.EVAL_METHODS``."""
+EXPERIMENT_CHOICES = ("dice", "open_qa", "poem", "story", "joke")
+"""``vs_common.evaluation.experiments.EXPERIMENTS``'s names."""
 
 _DESCRIPTION = (
     "Verbalized Sampling: ask a model for k candidates with their probabilities,"
@@ -150,7 +158,11 @@ def add_sampling_options(parser: argparse.ArgumentParser, *, defaults: bool = Tr
         default="weighted",
         help="how to select one candidate (default: weighted)",
     )
-    group.add_argument("--seed", type=int, help="seed of the selection (reproducible choice)")
+    group.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the selection (reproducible choice) and of simplestrat's strata draws",
+    )
     group.add_argument(
         "--select-temperature",
         type=float,
@@ -393,6 +405,74 @@ def _base_model(text: str) -> str:
     return text
 
 
+def parse_experiments(text: str) -> list[str]:
+    """Read ``--experiments dice,open_qa`` (``creative`` is poem, story and joke).
+
+    Raises:
+        argparse.ArgumentTypeError: An unknown experiment (named).
+
+    Example:
+        >>> parse_experiments("dice, creative")
+        ['dice', 'poem', 'story', 'joke']
+    """
+    names: list[str] = []
+    for part in text.split(","):
+        name = part.strip().lower().replace("-", "_")
+        if not name:
+            continue
+        expanded = ["poem", "story", "joke"] if name == "creative" else [name]
+        for one in expanded:
+            if one not in EXPERIMENT_CHOICES:
+                choices = ", ".join((*EXPERIMENT_CHOICES, "creative"))
+                msg = f"unknown experiment {part.strip()!r} (choose from {choices})"
+                raise argparse.ArgumentTypeError(msg)
+            if one not in names:
+                names.append(one)
+    if not names:
+        msg = "no experiment given"
+        raise argparse.ArgumentTypeError(msg)
+    return names
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the size, methods, experiments and report options of ``vs eval``."""
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes (minutes on the embedded model) instead of the paper's",
+    )
+    parser.add_argument(
+        "--experiments",
+        type=parse_experiments,
+        default=list(EXPERIMENT_CHOICES),
+        help="comma-separated: dice, open_qa, poem, story, joke, creative (default: all)",
+    )
+    parser.add_argument(
+        "--methods",
+        type=parse_methods,
+        default=list(EVAL_METHOD_CHOICES),
+        help="comma-separated methods (default: " + ",".join(EVAL_METHOD_CHOICES) + ")",
+    )
+    parser.add_argument("-n", "--n", type=_positive_int, help="samples per method and prompt")
+    parser.add_argument("-k", "--k", type=_positive_int, help="candidates per call")
+    parser.add_argument("--prompts", type=_positive_int, help="prompts per experiment (at most)")
+    parser.add_argument(
+        "--seed", type=_non_negative_int, help="seed of the methods' own draws (simplestrat)"
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        type=Path,
+        default=Path("vs-eval"),
+        help="directory of the HTML report, its charts and eval.json (vs-eval)",
+    )
+    parser.add_argument("--no-report", action="store_true", help="print the tables only")
+    parser.add_argument(
+        "--no-semantic", action="store_true", help="skip the embedding scores (no embedder)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the evaluation as JSON")
+
+
 def _tau(text: str) -> float:
     try:
         value = float(text)
@@ -479,4 +559,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_options(compare)
     _add_run_options(compare, concurrency=4)
     compare.set_defaults(command="compare", _parser=compare)
+
+    evaluate = subs.add_parser(
+        "eval",
+        usage="%(prog)s [options]",
+        help="the paper's experiments on your model, beside the paper's figures",
+        description=(
+            "Run the paper's experiments (a die roll, open-ended QA, poems, stories, jokes)"
+            " with each method on the same budget, and write a report that sets each figure"
+            " beside the paper's."
+        ),
+        epilog=_EPILOG,
+    )
+    add_eval_arguments(evaluate)
+    _add_backend_options(evaluate)
+    _add_run_options(evaluate, concurrency=4)
+    evaluate.set_defaults(command="eval", _parser=evaluate)
     return parser

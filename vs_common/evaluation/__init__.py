@@ -8,6 +8,12 @@ What ``vs compare`` and the benchmarks use, and what a notebook can use too:
   distinct-n, compression), valid-parse rate and tokens per sample; the
   result is a :class:`Comparison` (``.table()``, ``.to_dict()``,
   :func:`write_report` for an HTML page with charts).
+* :func:`run_eval` (``vs eval``): the paper's experiments (random number
+  generation, open-ended QA, creative writing; see
+  :mod:`vs_common.evaluation.experiments`, where a user's own experiment is
+  declared) on the user's model, each figure beside the paper's; the result
+  is an :class:`Evaluation` (``.table()``, ``.to_dict()``,
+  :func:`write_eval_report`).
 * :func:`calibrate` / :func:`calibration_from`: for one prompt, each answer's
   mean stated probability against how often it comes back across calls and
   how often Direct sampling gives it, with the raw probability sums, entropy
@@ -48,17 +54,30 @@ from vs_common.evaluation._compare import (
     method_config,
     score,
 )
+from vs_common.evaluation._eval import (
+    EVAL_METHODS,
+    EvalProgress,
+    Evaluation,
+    ExperimentResult,
+    run_eval,
+    score_experiment,
+)
+from vs_common.evaluation._eval_report import write_eval_report
 from vs_common.evaluation._reachability import Reachability, is_unreachable
 from vs_common.evaluation._report import REPORT_EXTRA_HINT, WrittenReport, write_report
 
 __all__ = [
     "DEFAULT_METHODS",
     "DEFAULT_TAU",
+    "EVAL_METHODS",
     "METHOD_LABELS",
     "REPORT_EXTRA_HINT",
     "Calibration",
     "CalibrationRow",
     "Comparison",
+    "EvalProgress",
+    "Evaluation",
+    "ExperimentResult",
     "MethodResult",
     "ProgressFactory",
     "PromptRun",
@@ -70,6 +89,9 @@ __all__ = [
     "is_unreachable",
     "load_embedder",
     "method_config",
+    "run_eval",
     "score",
+    "score_experiment",
+    "write_eval_report",
     "write_report",
 ]

@@ -5,8 +5,8 @@ For each prompt and method, :func:`~vs_common.sampling.run_sampling` asks for
 methods), and :func:`vs_common.metrics.diversity_report` scores what came
 back, per prompt; the scores are averaged over prompts, as in the paper:
 
-* semantic diversity (``100 * (1 - mean pairwise cosine)``) when an embedder
-  is given;
+* semantic diversity (``100 * (1 - mean pairwise cosine)``), the Vendi score
+  and the number of distinct classes of meaning when an embedder is given;
 * pairwise ROUGE-L (lower = more diverse), distinct-1/2/3 and the
   compression ratio;
 * valid-parse rate: successful calls / calls (no re-asks by default, so the
@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vs_common.alternatives import ALTERNATIVES
 from vs_common.calls import Call
 from vs_common.distribution import VerbalizedDistribution
 from vs_common.errors import VSConfigError
@@ -58,6 +59,8 @@ METHOD_LABELS: dict[Method, str] = {
     Method.VS_COT: "VS-CoT",
     Method.VS_MULTI: "VS-Multi",
     Method.DIRECT_BASE: "Direct (base)",
+    # the alternatives declare their own labels
+    **{Method(a.name): a.label for a in ALTERNATIVES.values()},
 }
 _NO_DIVERSITY = 1e-9  # below this Direct collapsed completely: a ratio would be meaningless
 
@@ -117,8 +120,14 @@ class MethodResult:
         distinct_2: Mean distinct-2 over prompts.
         distinct_3: Mean distinct-3 over prompts.
         compression_ratio: Mean compression ratio (lower = more diverse).
+        vendi: Mean Vendi score over prompts (the effective number of
+            distinct samples; None without an embedder).
+        classes: Mean number of classes of equivalent meaning over prompts
+            (:func:`~vs_common.metrics.distinct_classes`; None without an embedder).
         valid_rate: Successful calls / calls.
         tokens_per_sample: Total tokens / samples (None without usage).
+        extra: More scores by name (a judge's, an experiment's), shown as
+            extra columns of the table and the report and kept in ``metrics()``.
 
     Example:
         >>> MethodResult(Method.VS_MULTI).label
@@ -133,13 +142,16 @@ class MethodResult:
     distinct_2: float | None = None
     distinct_3: float | None = None
     compression_ratio: float | None = None
+    vendi: float | None = None
+    classes: float | None = None
     valid_rate: float = 0.0
     tokens_per_sample: float | None = None
+    extra: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """The method's display name."""
-        return METHOD_LABELS[self.method]
+        return METHOD_LABELS.get(self.method, str(self.method))
 
     @property
     def samples(self) -> int:
@@ -179,6 +191,9 @@ class MethodResult:
             "distinct_2": self.distinct_2,
             "distinct_3": self.distinct_3,
             "compression_ratio": self.compression_ratio,
+            "vendi_score": self.vendi,
+            "distinct_classes": self.classes,
+            **self.extra,
             "valid_parse_rate": self.valid_rate,
             "tokens_per_sample": self.tokens_per_sample,
             "seconds": round(self.seconds, 2),
@@ -218,8 +233,8 @@ class Comparison:
 
     Example:
         >>> c = Comparison(["p"], 2, 1, [MethodResult(Method.DIRECT, semantic=10.0)])
-        >>> print(c.table().splitlines()[2])
-        Direct               0      0    0.0%     10.0        -       -       -           -
+        >>> c.table().splitlines()[2].split()[:6]
+        ['Direct', '0', '0', '0.0%', '10.0', '-']
     """
 
     prompts: list[str]
@@ -230,6 +245,11 @@ class Comparison:
     model: str = ""
     tau: float = DEFAULT_TAU
     base_model: str = ""
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """The names of the results' ``extra`` scores, in first-seen order."""
+        return list(dict.fromkeys(name for r in self.results for name in r.extra))
 
     def get(self, method: Method) -> MethodResult | None:
         """The result of ``method``, if it was run."""
@@ -267,17 +287,21 @@ class Comparison:
 
     def table(self) -> str:
         """The metrics as a plain-text table, with the VS / Direct ratios and calibration."""
+        extra = self.extra_columns
         head = (
             f"{'method':<14} {'samples':>7} {'calls':>6} {'valid':>7} {'sem.div':>8}"
-            f" {'ROUGE-L':>8} {'dist-1':>7} {'dist-2':>7} {'tok/sample':>11}"
+            f" {'Vendi':>6} {'classes':>7} {'ROUGE-L':>8} {'dist-1':>7} {'dist-2':>7}"
+            f" {'tok/sample':>11}" + "".join(f" {name[:12]:>12}" for name in extra)
         )
         lines = [head, "-" * len(head)]
         for r in self.results:
             lines.append(
                 f"{r.label:<14} {r.samples:>7} {r.calls:>6} {r.valid_rate:>7.1%}"
-                f" {_fmt(r.semantic, '8.1f'):>8} {_fmt(r.rouge_l, '8.3f'):>8}"
+                f" {_fmt(r.semantic, '8.1f'):>8} {_fmt(r.vendi, '6.2f'):>6}"
+                f" {_fmt(r.classes, '7.1f'):>7} {_fmt(r.rouge_l, '8.3f'):>8}"
                 f" {_fmt(r.distinct_1, '7.3f'):>7} {_fmt(r.distinct_2, '7.3f'):>7}"
                 f" {_fmt(r.tokens_per_sample, '11.0f'):>11}"
+                + "".join(f" {_fmt(r.extra.get(name), '12.3f'):>12}" for name in extra)
             )
         notes = []
         for method in (Method.VS_STANDARD, Method.VS_COT, Method.VS_MULTI):
@@ -419,6 +443,7 @@ async def compare_methods(
     scored: bool = True,
     base_call: Call | None = None,
     base_model: str = "",
+    seed: int | None = None,
 ) -> Comparison:
     """Run every method on every prompt with the same budget ``n``, and score them.
 
@@ -447,6 +472,8 @@ async def compare_methods(
             it (added to ``methods`` if missing), the reference line of the
             paper's Figure 4. Without it, ``direct_base`` runs on ``call``.
         base_model: The base model's name, kept for the report.
+        seed: Seed of a method's own draws (SimpleStrat's strata; see
+            :func:`~vs_common.sampling.run_sampling`).
 
     Returns:
         The :class:`Comparison`, scored unless ``scored=False``.
@@ -505,6 +532,7 @@ async def compare_methods(
                 retry=policy,
                 min_successes=0,
                 on_progress=_collector(per_call, then),
+                seed=seed,
             )
             method_call.check(dist)
             result.runs.append(PromptRun(prompt, dist, time.monotonic() - start, per_call))
@@ -597,6 +625,10 @@ def score(
         result.distinct_2 = _mean([d.distinct_2 for d in reports])
         result.distinct_3 = _mean([d.distinct_3 for d in reports])
         result.compression_ratio = _mean([d.compression_ratio for d in reports])
+        result.vendi = _mean([d.vendi_score for d in reports])
+        result.classes = _mean(
+            [None if d.distinct_classes is None else float(d.distinct_classes) for d in reports]
+        )
         calls = result.calls
         failed = sum(len(r.dist.failures) for r in result.runs)
         result.valid_rate = (calls - failed) / calls if calls else 0.0

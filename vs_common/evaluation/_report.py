@@ -2,8 +2,9 @@
 
 Charts:
 
-* ``diversity.png``: semantic diversity, lexical diversity (100 x (1 - ROUGE-L))
-  and distinct-2 per method, as grouped bars;
+* ``diversity.png``: semantic diversity, the Vendi score and distinct classes
+  (with n dashed), lexical diversity (100 x (1 - ROUGE-L)) and distinct-2 per
+  method, one panel each;
 * ``cost.png``: valid-parse rate and tokens per sample per method;
 * ``calibration.png``: for each VS method, every answer's mean stated
   probability against how often it was observed (under Direct sampling of
@@ -44,7 +45,14 @@ _COLORS = {
     Method.VS_COT: "#0b69a3",
     Method.VS_MULTI: "#27ab83",
     Method.DIRECT_BASE: "#52606d",
+    Method.SSOT: "#9446ed",
+    Method.SIMPLESTRAT: "#e12d39",
 }
+_OTHER_COLOR = "#486581"  # a method without a color of its own
+
+
+def _color(method: Method) -> str:
+    return _COLORS.get(method, _OTHER_COLOR)
 
 
 @dataclass
@@ -100,27 +108,42 @@ def _pyplot() -> Any:
     return plt
 
 
-def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
+def _diversity_series(comparison: Comparison) -> list[tuple[str, list[float | None], bool]]:
+    """(title, value per method, on a 0-100 scale) of each diversity panel."""
     results = comparison.results
-    series: list[tuple[str, list[float | None]]] = []
+    series: list[tuple[str, list[float | None], bool]] = []
     if any(r.semantic is not None for r in results):
-        series.append(("Semantic diversity", [r.semantic for r in results]))
+        series.append(("Semantic diversity", [r.semantic for r in results], True))
+    if any(r.vendi is not None for r in results):
+        series.append(
+            (f"Vendi score\n(of {comparison.n} samples)", [r.vendi for r in results], False)
+        )
+    if any(r.classes is not None for r in results):
+        series.append(("Distinct classes", [r.classes for r in results], False))
     series.append(
         (
             "Lexical diversity\n100 x (1 - ROUGE-L)",
             [None if r.rouge_l is None else 100.0 * (1.0 - r.rouge_l) for r in results],
+            True,
         )
     )
     series.append(
         (
             "Distinct-2 x 100",
             [None if r.distinct_2 is None else 100.0 * r.distinct_2 for r in results],
+            True,
         )
     )
-    fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 3.8), squeeze=False)
+    return series
+
+
+def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
+    results = comparison.results
+    series = _diversity_series(comparison)
+    fig, axes = plt.subplots(1, len(series), figsize=(3.6 * len(series), 3.8), squeeze=False)
     labels = [r.label for r in results]
-    colors = [_COLORS[r.method] for r in results]
-    for ax, (title, values) in zip(axes[0], series, strict=True):
+    colors = [_color(r.method) for r in results]
+    for ax, (title, values, percent) in zip(axes[0], series, strict=True):
         heights = [v if v is not None else 0.0 for v in values]
         bars = ax.bar(labels, heights, color=colors, edgecolor="#334e68", linewidth=0.6)
         for rect, value in zip(bars, values, strict=True):
@@ -135,9 +158,12 @@ def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
                 textcoords="offset points",
             )
         ax.set_title(title, fontsize=11)
-        ax.set_ylim(0, max(100.0, max(heights) * 1.15) if heights else 100.0)
+        top = max(heights) * 1.15 if heights else 1.0
+        ax.set_ylim(0, max(100.0, top) if percent else max(top, float(comparison.n) * 1.05))
+        if not percent:
+            ax.axhline(comparison.n, color="#829ab1", linewidth=1, linestyle="--")
         ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(axis="x", labelrotation=20, labelsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"Diversity per method (higher = more diverse), n={comparison.n}", fontsize=12)
     fig.tight_layout()
@@ -148,7 +174,7 @@ def _diversity_chart(plt: Any, comparison: Comparison, path: Path) -> None:
 def _cost_chart(plt: Any, comparison: Comparison, path: Path) -> None:
     results = comparison.results
     labels = [r.label for r in results]
-    colors = [_COLORS[r.method] for r in results]
+    colors = [_color(r.method) for r in results]
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.4))
     rates = [100.0 * r.valid_rate for r in results]
     left.bar(labels, rates, color=colors)
@@ -190,7 +216,7 @@ def _answers_chart(plt: Any, comparison: Comparison, index: int, path: Path) -> 
         if not values:
             labels, values = ["(no answer)"], [0.0]
         y = [_TOP_ANSWERS - i for i in range(len(values))]  # top-aligned, same bar height
-        colors = [_COLORS[result.method]] * len(shown) + (["#cbd2d9"] if rest else [])
+        colors = [_color(result.method)] * len(shown) + (["#cbd2d9"] if rest else [])
         ax.barh(y, values, color=colors[: len(values)], height=0.7)
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_ylim(-0.6, _TOP_ANSWERS + 0.6)
@@ -223,7 +249,7 @@ def _calibration_chart(plt: Any, comparison: Comparison, path: Path) -> None:
         ys = [row.observed for c in cals for row in c.rows]
         top = max([*xs, *ys, 0.05]) * 1.08
         ax.plot([0, top], [0, top], color="#829ab1", linewidth=1, linestyle="--")
-        ax.scatter(xs, ys, s=26, alpha=0.7, color=_COLORS[result.method], edgecolors="#334e68")
+        ax.scatter(xs, ys, s=26, alpha=0.7, color=_color(result.method), edgecolors="#334e68")
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
         ax.set_xlabel("mean stated probability", fontsize=9)
@@ -285,6 +311,9 @@ def _metrics_table(comparison: Comparison) -> str:
         return max(present) if high else min(present)
 
     sem_best = best([r.semantic for r in results], high=True)
+    vendi_best = best([r.vendi for r in results], high=True)
+    classes_best = best([r.classes for r in results], high=True)
+    extra = comparison.extra_columns
     rouge_best = best([r.rouge_l for r in results], high=False)
     d2_best = best([r.distinct_2 for r in results], high=True)
     rows = []
@@ -293,17 +322,23 @@ def _metrics_table(comparison: Comparison) -> str:
             f"<tr><td>{html.escape(r.label)}</td><td>{r.samples}</td><td>{r.calls}</td>"
             + _cell(100.0 * r.valid_rate, ".0f")
             + _cell(r.semantic, ".1f", r.semantic is not None and r.semantic == sem_best)
+            + _cell(r.vendi, ".2f", r.vendi is not None and r.vendi == vendi_best)
+            + _cell(r.classes, ".1f", r.classes is not None and r.classes == classes_best)
             + _cell(r.rouge_l, ".3f", r.rouge_l is not None and r.rouge_l == rouge_best)
             + _cell(r.distinct_1, ".3f")
             + _cell(r.distinct_2, ".3f", r.distinct_2 is not None and r.distinct_2 == d2_best)
             + _cell(r.tokens_per_sample, ".0f")
             + _cell(r.seconds, ".1f")
+            + "".join(_cell(r.extra.get(name), ".3f") for name in extra)
             + "</tr>"
         )
     head = (
         "<tr><th>Method</th><th>Samples</th><th>Calls</th><th>Valid parse %</th>"
-        "<th>Semantic diversity ↑</th><th>ROUGE-L ↓</th><th>Distinct-1 ↑</th>"
-        "<th>Distinct-2 ↑</th><th>Tokens / sample</th><th>Seconds</th></tr>"
+        "<th>Semantic diversity ↑</th><th>Vendi score ↑</th><th>Distinct classes ↑</th>"
+        "<th>ROUGE-L ↓</th><th>Distinct-1 ↑</th>"
+        "<th>Distinct-2 ↑</th><th>Tokens / sample</th><th>Seconds</th>"
+        + "".join(f"<th>{html.escape(name)}</th>" for name in extra)
+        + "</tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -416,7 +451,11 @@ def write_report(comparison: Comparison, directory: Path) -> WrittenReport:
             body.append(f'<img src="{name}" alt="{name[:-4]} chart">')
     body.append(
         '<p class="meta">Semantic diversity: 100 &times; (1 &minus; mean pairwise cosine'
-        " similarity) of the samples' embeddings (all-MiniLM-L6-v2); ROUGE-L: mean pairwise"
+        " similarity) of the samples' embeddings (all-MiniLM-L6-v2); Vendi score: exp of the"
+        " entropy of the eigenvalues of the cosine-similarity matrix over n, the effective"
+        " number of distinct samples (1 to n); distinct classes: samples merged into classes"
+        " of equivalent meaning as NoveltyBench does (cosine at least 0.85 to a class's first"
+        " sample, or the same text); ROUGE-L: mean pairwise"
         " longest-common-subsequence F1; distinct-n: unique n-grams / n-grams; valid parse:"
         " calls whose reply could be read / calls. Diversity is computed per prompt and"
         " averaged.</p>"

@@ -55,6 +55,7 @@ async def run_job(job: Job, call: Call, settings: JobSettings) -> dict[str, Any]
         max_concurrency=settings.max_concurrency,
         retry=settings.retry,
         distinct=job.distinct,
+        seed=job.selection.seed,  # a method's own draws (SimpleStrat's strata) repeat too
     )
     chosen = job.selection.choose(dist)
     extra: dict[str, Any] = {"id": job.id, "prompt": job.prompt}

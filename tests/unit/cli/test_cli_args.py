@@ -49,8 +49,10 @@ def test_generate_options_parse():
 
 
 def test_every_method_is_accepted():
-    for method in ("direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi"):
-        assert build_parser().parse_args(["generate", "x", "-m", method]).method == method
+    from vs_common import Method
+
+    for method in Method:
+        assert build_parser().parse_args(["generate", "x", "-m", method.value]).method == method
 
 
 @pytest.mark.parametrize(

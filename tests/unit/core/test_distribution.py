@@ -74,8 +74,8 @@ def test_public_names_are_pinned() -> None:
             "VSTransientError", "VerbalizedDistribution", "__version__", "build_messages",
             "check_strategy",
             "followup_instruction", "is_transient", "normalize_key", "parse_distribution",
-            "pool", "response_schema", "retry_after_seconds", "run_sampling", "run_sync",
-            "select", "selection_weights", "system_instruction",
+            "pool", "read_reply", "response_schema", "retry_after_seconds", "run_sampling",
+            "run_sync", "select", "selection_weights", "streaming_parser", "system_instruction",
             "averbalize", "completion_prompt", "verbalize",
         ]
     )  # fmt: skip

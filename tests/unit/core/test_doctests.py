@@ -38,6 +38,17 @@ MODULES = [
     "vs_common.evaluation._compare",
     "vs_common.evaluation._reachability",
     "vs_common.evaluation._report",
+    "vs_common.evaluation._eval",
+    "vs_common.evaluation.experiments",
+    "vs_common.evaluation.experiments._base",
+    "vs_common.evaluation.experiments.dice",
+    "vs_common.evaluation.experiments.open_qa",
+    "vs_common.evaluation.experiments.creative",
+    "vs_common.alternatives",
+    "vs_common.alternatives._base",
+    "vs_common.alternatives.ssot",
+    "vs_common.alternatives.simplestrat",
+    "vs_common.replies",
     "vs_common",
 ]
 

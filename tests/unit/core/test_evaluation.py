@@ -23,6 +23,9 @@ from vs_common.backends import OpenAICompatClient
 from vs_common.errors import VSSamplingError, VSTransientError
 from vs_common.evaluation import (
     Calibration,
+    Comparison,
+    MethodResult,
+    PromptRun,
     calibrate,
     calibration_from,
     compare_methods,
@@ -37,11 +40,12 @@ D = VerbalizedDistribution
 def test_public_names_are_pinned():
     assert sorted(evaluation.__all__) == sorted(
         [
-            "DEFAULT_METHODS", "DEFAULT_TAU", "METHOD_LABELS", "REPORT_EXTRA_HINT",
-            "Calibration", "CalibrationRow", "Comparison", "MethodResult", "ProgressFactory",
+            "DEFAULT_METHODS", "DEFAULT_TAU", "EVAL_METHODS", "METHOD_LABELS",
+            "REPORT_EXTRA_HINT", "Calibration", "CalibrationRow", "Comparison", "EvalProgress",
+            "Evaluation", "ExperimentResult", "MethodResult", "ProgressFactory",
             "PromptRun", "Reachability", "WrittenReport", "calibrate", "calibration_from",
-            "compare_methods", "is_unreachable", "load_embedder", "method_config", "score",
-            "write_report",
+            "compare_methods", "is_unreachable", "load_embedder", "method_config", "run_eval",
+            "score", "score_experiment", "write_eval_report", "write_report",
         ]
     )  # fmt: skip
     for name in evaluation.__all__:
@@ -302,3 +306,41 @@ def test_compare_keeps_going_when_the_server_answers_with_errors():
         compare_methods(["p"], broken, methods=["vs_standard"], n=2, k=2, structured="text")
     )
     assert comparison.results[0].valid_rate == 0.0
+
+
+# --------------------------------------------------------------------------- unflattered scores
+
+
+def test_scores_carry_vendi_classes_and_extra_columns(tmp_path):
+    def topic(texts):  # "cat" texts one way, everything else the other
+        return [[1.0, 0.0] if "cat" in t else [0.0, 1.0] for t in texts]
+
+    padded = MethodResult(
+        Method.DIRECT,
+        [
+            PromptRun(
+                "p", D.from_pairs([("a cat", 1), ("my cat", 1), ("the cat", 1), ("a dog", 1)]), 1
+            )
+        ],
+    )
+    spread = MethodResult(
+        Method.VS_STANDARD,
+        [PromptRun("p", D.from_pairs([("a cat", 1), ("a dog", 1)]), 1)],
+    )
+    comparison = Comparison(["p"], 4, 2, [padded, spread])
+    score(comparison, topic)
+    assert padded.classes == 2.0 and spread.classes == 2.0
+    # 3 of 4 alike: one effective sample and a bit; 2 of 2 apart: two
+    assert padded.vendi == pytest.approx(math.exp(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25))))
+    assert spread.vendi == pytest.approx(2.0)
+    spread.extra["judge"] = 0.75
+    assert comparison.extra_columns == ["judge"]
+    data = comparison.to_dict()["methods"]
+    assert data[1]["vendi_score"] == pytest.approx(2.0) and data[1]["judge"] == 0.75
+    assert data[0]["distinct_classes"] == 2.0
+    head, _, direct, vs = comparison.table().splitlines()[:4]
+    assert head.split()[4:7] == ["sem.div", "Vendi", "classes"] and head.split()[-1] == "judge"
+    assert vs.split()[-1] == "0.750" and direct.split()[-1] == "-"
+    page = evaluation.write_report(comparison, tmp_path).html.read_text(encoding="utf-8")
+    assert "<th>Vendi score ↑</th>" in page and "<th>judge</th>" in page
+    assert "<td>2.00</td>" in page or '<td class="best">2.00</td>' in page

@@ -19,10 +19,10 @@ from vs_common.methods import COMPLETION_STOP, trim_completion
 CHAT_METHODS = [m for m in Method if not m.is_completion]
 
 
-def test_the_seven_methods_and_the_base_model_reference() -> None:
+def test_the_papers_seven_methods_then_the_alternatives_and_the_base_reference() -> None:
     assert [m.value for m in Method] == [
         "direct", "cot", "sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi",
-        "direct_base",
+        "ssot", "simplestrat", "direct_base",
     ]  # fmt: skip
     assert [m for m in Method if m.is_completion] == [Method.DIRECT_BASE]
 
@@ -71,6 +71,8 @@ def test_trim_completion_cuts_at_the_first_invented_turn() -> None:
         ("vs_cot", 5, 31, 7),
         ("vs_multi", 5, 30, 6),
         ("vs_standard", None, 12, 3),
+        ("ssot", 5, 30, 30),
+        ("simplestrat", 5, 30, 30),  # 30 samples of 2 calls each
     ],
 )
 def test_calls_follow_table_1(method: str, k: int | None, n: int, calls: int) -> None:

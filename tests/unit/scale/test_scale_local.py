@@ -177,3 +177,29 @@ def test_rows_with_the_same_settings_share_one_config_and_types_still_count() ->
     first["config"]["k"] = 99
     assert result_record(dist, None, a.config)["config"]["k"] == 3
     assert _config_fields.cache_info().hits >= 1
+
+
+def test_a_seeded_row_draws_the_same_strata_on_every_run() -> None:
+    """SimpleStrat's stratum draws follow the row's seed, so a rerun repeats them."""
+    from vs_common.scale import JobSettings, run_job
+
+    strata = [f"stratum {i}" for i in range(8)]
+    drawn: list[str] = []
+
+    async def call(request: CallRequest) -> str:
+        said = request.messages[-1]["content"]
+        if "category" in said and "stratum" in said:  # the second call: answer within one
+            drawn.append(next(s for s in strata if s in said))
+            return "An answer."
+        return json.dumps({"strata": strata})
+
+    job = parse_row(
+        {"id": 1, "prompt": "Name a US state", "method": "simplestrat"}, 1, {"n": 6, "seed": 3}
+    )
+    runs = []
+    for _ in range(2):
+        drawn.clear()
+        asyncio.run(run_job(job, call, JobSettings(max_concurrency=1)))
+        runs.append(sorted(drawn))
+    assert len(runs[0]) == 6 and runs[0] == runs[1]
+    assert len(set(runs[0])) > 1  # drawn, not the same stratum every time
